@@ -1,0 +1,168 @@
+"""Staff login (Flask-Login), CSRF (Flask-WTF), login rate limits (Flask-Limiter), role checks,
+and device-token authentication for kiosks and lobby displays.
+
+- Staff sign in with a password (scrypt hash); the session cookie is HttpOnly, SameSite=Lax and
+  expires after ``session_idle_minutes`` without a request (Flask checks the signed cookie's age).
+- Every state-changing request with a session must carry the CSRF token (form field or the
+  ``X-CSRFToken`` header). Requests authenticated by a device token carry no cookie and are
+  exempt: a token cannot be sent by another site's page.
+- Roles are checked on the server for every staff endpoint: :func:`require_roles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, g, jsonify, redirect, request, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from station.context import get_clock, get_db
+from station.errors import Forbidden
+from station.models import ClientDevice, ClientKind, Role, User
+from station.services import users
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+F = TypeVar("F", bound=Callable[..., Any])
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The signed-in staff member as Flask-Login sees it (a plain value, not an ORM object)."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: frozenset[Role]
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *wanted: Role | str) -> bool:
+        return Role.ADMIN in self.roles or any(Role(w) in self.roles for w in wanted)
+
+    @classmethod
+    def of(cls, user: User) -> StaffUser:
+        return cls(user.id, user.username, user.display_name, user.roles)
+
+
+@dataclass(frozen=True)
+class DeviceClient:
+    id: int
+    kind: ClientKind
+    name: str
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.before_request(_authenticate_device_and_check_csrf)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    with get_db().read() as s:
+        user = users.get_user(s, int(user_id))
+        return StaffUser.of(user) if user is not None and user.active else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    if _wants_json():
+        return jsonify(code="login_required", message="请先登录", message_en="Please sign in"), 401
+    return redirect(url_for("web.login", next=request.full_path))
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("X-Device-Token") or None
+
+
+def device_from_token(token: str | None) -> DeviceClient | None:
+    """The active client device holding ``token``; its last-seen time is kept to the minute."""
+    if not token:
+        return None
+    db, now = get_db(), get_clock().now()
+    with db.read() as s:
+        device: ClientDevice | None = users.client_device_by_token(s, token)
+        if device is None:
+            return None
+        client = DeviceClient(device.id, device.kind, device.name)
+        stale = device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION
+    if stale:
+        with db.write() as s:
+            row = s.get(ClientDevice, client.id)
+            if row is not None:
+                row.last_seen_at = now
+    return client
+
+
+def _authenticate_device_and_check_csrf() -> None:
+    token = bearer_token()
+    g.client_device = device_from_token(token) if token else None
+    if request.method not in ("GET", "HEAD", "OPTIONS") and g.client_device is None:
+        csrf.protect()
+
+
+def current_device() -> DeviceClient | None:
+    return g.get("client_device")
+
+
+def require_roles(*roles: Role | str) -> Callable[[F], F]:
+    """Allow signed-in staff with any of ``roles`` (admins always). No roles: any staff member."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and not current_user.has_role(*roles):
+                raise Forbidden("role_required", "您没有此操作的权限",
+                                "Your role does not allow this", roles=[str(r) for r in roles])
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def require_device(*kinds: ClientKind) -> Callable[[F], F]:
+    """Allow a registered client device of one of ``kinds`` (or signed-in staff, for previews)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            device = current_device()
+            if device is not None and (not kinds or device.kind in kinds):
+                return view(*args, **kwargs)
+            if current_user.is_authenticated:
+                return view(*args, **kwargs)
+            return jsonify(code="device_token_required", message="设备未授权",
+                           message_en="A registered device token is required"), 401
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

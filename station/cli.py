@@ -1,0 +1,189 @@
+"""The ``station`` command: ``station db upgrade | serve | demo | user create | client register``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from station.config import Config
+from station.errors import DomainError
+
+
+class StationGroup(click.Group):
+    """Refusals of the station's rules end the command with their message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DomainError as err:
+            raise click.ClickException(f"{err.message_zh} ({err.message_en})") from err
+
+
+def _config(**overrides: object) -> Config:
+    return Config.from_env(**overrides)
+
+
+@click.group(cls=StationGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """机动车检测站运营服务器 — the station server."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION."""
+    from station import migrate
+
+    config = _config()
+    migrate.upgrade(config.database_url, revision)
+    click.echo(f"database at {revision}: {config.describe()['database_url']}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from station import migrate
+
+    migrate.downgrade(_config().database_url, revision)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Generate a migration from the models (developers)."""
+    from station import migrate
+
+    migrate.revision(_config().database_url, message)
+
+
+def _serve(config: Config, demo_tokens: dict[str, str] | None = None) -> None:
+    from station import create_app, runtime
+    from station.realtime import hub_of
+
+    app = create_app(config)
+    if demo_tokens:  # the demo's start page links the lobby display with its token
+        app.extensions["station.demo_tokens"] = demo_tokens
+    rt = runtime.start(app)
+
+    def _stop(*_args: object) -> None:
+        rt.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo(f"station serving at http://{config.host}:{config.port}/")
+    try:
+        hub_of(app).socketio.run(app, host=config.host, port=config.port,
+                                 allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    finally:
+        rt.stop()
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (STATION_HOST).")
+@click.option("--port", default=None, type=int, help="Port (STATION_PORT).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the station (migrate first with `station db upgrade`)."""
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    _serve(_config(**overrides))
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.option("--keep", is_flag=True, help="Keep the demo database of an earlier run.")
+def demo(host: str | None, port: int | None, keep: bool) -> None:
+    """Start a fresh demo station with every device simulated."""
+    from station import migrate
+    from station.clock import SystemClock
+    from station.db import Database
+    from station.services import demo as demo_service
+
+    base = Path(os.environ.get("STATION_INSTANCE_PATH", Path.cwd() / "instance"))
+    instance = base / "demo"
+    if not keep and instance.exists():
+        shutil.rmtree(instance)
+    overrides: dict[str, object] = {"instance_path": instance, "simulate_devices": True,
+                                    "database_url": os.environ.get("STATION_DEMO_DATABASE_URL", "")}
+    overrides.update({k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    config = _config(**overrides)
+    migrate.upgrade(config.database_url)
+    database = Database(config.database_url)
+    with database.write() as s:
+        seeded = None if demo_service.is_seeded(s) else demo_service.seed(s, SystemClock(config.timezone))
+    database.dispose()
+    tokens_file = instance / "demo_tokens.json"
+    if seeded is not None:
+        tokens_file.write_text(json.dumps(seeded.client_tokens))
+        click.echo(f"\n演示站账号 Demo staff accounts (password / 密码: {seeded.password}):")
+        for username, name, roles in seeded.staff:
+            click.echo(f"  {username:<12} {name:<8} {roles}")
+        click.echo(f"\n大厅显示屏 Lobby display: http://{config.host}:{config.port}/display/"
+                   f"#token={seeded.client_tokens['lobby_display']}\n")
+    _serve(config, json.loads(tokens_file.read_text()) if tokens_file.exists() else None)
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name shown on screens.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["counter", "runner", "inspector", "technician", "manager", "admin"]))
+@click.password_option()
+def user_create(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
+    from station.clock import SystemClock
+    from station.db import Database
+    from station.services import users
+    from station.services.actors import Actor
+
+    config = _config()
+    database = Database(config.database_url)
+    with database.write() as s:
+        users.create_user(s, SystemClock(config.timezone), Actor.system("cli"), username=username,
+                          password=password, display_name=display_name, roles=roles)
+    click.echo(f"created {username}")
+
+
+@main.group()
+def client() -> None:
+    """Registered kiosks and lobby displays."""
+
+
+@client.command("register")
+@click.argument("kind", type=click.Choice(["kiosk", "lobby_display", "lane_terminal"]))
+@click.argument("name")
+def client_register(kind: str, name: str) -> None:
+    """Register a screen and print its device token (shown once)."""
+    from station.clock import SystemClock
+    from station.db import Database
+    from station.services import users
+    from station.services.actors import Actor
+
+    config = _config()
+    database = Database(config.database_url)
+    with database.write() as s:
+        device, token = users.register_client_device(s, SystemClock(config.timezone),
+                                                     Actor.system("cli"), kind=kind, name=name)
+    click.echo(f"{device.kind.value} #{device.id} {name}\ntoken: {token}")
+
+
+if __name__ == "__main__":
+    main()

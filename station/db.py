@@ -1,0 +1,133 @@
+"""Engine and sessions.
+
+SQLite (embedded default) is set up for a station that must not lose a ticket:
+WAL, ``synchronous=FULL`` (a committed row survives a kill -9 or a power cut),
+``foreign_keys=ON`` and a busy timeout. pysqlite's own transaction handling is switched
+off so that we emit ``BEGIN`` ourselves: write transactions start with
+``BEGIN IMMEDIATE`` — a deferred transaction that reads and then writes fails with
+"database is locked" when another writer got there first (measured in
+``benchmarks/sqlite_begin.py``), whereas IMMEDIATE waits its turn in the busy timeout.
+PostgreSQL needs none of this; services lock rows explicitly where order matters
+(``SELECT … FOR UPDATE [SKIP LOCKED]``).
+
+Services receive a ``Session`` and never commit; the caller owns the transaction:
+
+    with db.write() as s:      # BEGIN IMMEDIATE on SQLite; commit on success, rollback on error
+        visits.transition(s, visit, ...)
+    with db.read() as s:       # deferred, never commits
+        ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def is_sqlite(url: str | sa.URL) -> bool:
+    return sa.make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the station's connection settings for its backend."""
+    if is_sqlite(url):
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module doc)
+        cur = dbapi_conn.cursor()
+        memory = engine.url.database in (None, "", ":memory:")
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get("station_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine and the two kinds of session the station uses."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.sqlite = is_sqlite(url)
+        write_bind = self.engine.execution_options(station_begin="IMMEDIATE") if self.sqlite else self.engine
+        self._write = sessionmaker(write_bind, expire_on_commit=False)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        #: callbacks run after a write transaction commits (signals to realtime clients)
+        self.after_commit_hooks: list[Callable[[Session], None]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        session = self._write()
+        session.info["db"] = self
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            pending = session.info.pop("after_commit", [])
+            session.close()
+        for callback in pending:
+            callback()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (never committed). Closing it ends the transaction but leaves
+        loaded objects readable, so views may serialise them after the block."""
+        session = self._read()
+        session.info["db"] = self
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the write transaction of ``session`` has committed.
+
+    Used to send signals, so that screens never see a state that was rolled back.
+    A transaction that fails drops its callbacks.
+    """
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+def lock_for_update(stmt: sa.Select, session: Session, *, skip_locked: bool = False) -> sa.Select:
+    """``FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises writers."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=skip_locked)
+    return stmt

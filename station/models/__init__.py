@@ -1,0 +1,28 @@
+"""Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
+
+from . import guard as _guard  # noqa: F401  (installs the append-only guard)
+from .audit import AuditEntry
+from .base import Base
+from .device import DEVICE_KIND_LABELS, DeviceKind, HardwareDevice
+from .station import (
+    STATION_KIND_LABELS,
+    Counter,
+    DayCounter,
+    Lane,
+    LaneStation,
+    OpenState,
+    PriceItem,
+    PriceList,
+    StationKind,
+    StationSetting,
+)
+from .user import ROLE_LABELS, ClientDevice, ClientKind, Role, User, UserRole
+from .vehicle import Vehicle
+from .visit import ActorKind, Visit, VisitCategory, VisitTransition
+
+__all__ = [
+    "DEVICE_KIND_LABELS", "ROLE_LABELS", "STATION_KIND_LABELS", "ActorKind", "AuditEntry", "Base",
+    "ClientDevice", "ClientKind", "Counter", "DayCounter", "DeviceKind", "HardwareDevice", "Lane",
+    "LaneStation", "OpenState", "PriceItem", "PriceList", "Role", "StationKind", "StationSetting",
+    "User", "UserRole", "Vehicle", "Visit", "VisitCategory", "VisitTransition",
+]

@@ -1,0 +1,68 @@
+"""Lanes (检测线), their stations (工位) and counter windows (窗口): read and open/close/block."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from station import signals
+from station.clock import Clock
+from station.errors import NotFound, ValidationError
+from station.models import Counter, Lane, LaneStation, OpenState
+
+from . import audit
+from .actors import Actor
+
+
+def all_lanes(session: Session) -> list[Lane]:
+    return list(session.scalars(sa.select(Lane).options(selectinload(Lane.stations))
+                                .order_by(Lane.number)))
+
+
+def all_counters(session: Session) -> list[Counter]:
+    return list(session.scalars(sa.select(Counter).order_by(Counter.number)))
+
+
+def get_lane(session: Session, lane_id: int) -> Lane:
+    lane = session.get(Lane, lane_id)
+    if lane is None:
+        raise NotFound("lane_not_found", "未找到该检测线", "Lane not found", id=lane_id)
+    return lane
+
+
+def get_station(session: Session, station_id: int) -> LaneStation:
+    station = session.get(LaneStation, station_id)
+    if station is None:
+        raise NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
+    return station
+
+
+def _check_reason(state: OpenState, reason: str | None) -> str | None:
+    reason = (reason or "").strip() or None
+    if state is not OpenState.OPEN and reason is None:
+        raise ValidationError("reason_required", "关闭或暂停时须填写原因",
+                              "A reason is required to close or block")
+    return reason
+
+
+def set_lane_state(session: Session, clock: Clock, actor: Actor, lane: Lane, state: OpenState | str,
+                   reason: str | None = None) -> Lane:
+    state = OpenState(state)
+    lane.state, lane.state_reason = state, _check_reason(state, reason)
+    audit.record(session, clock, actor, "lane.state_changed", entity=lane, state=state.value,
+                 reason=lane.state_reason)
+    signals.send_after_commit(session, signals.lane_state_changed, lane_id=lane.id,
+                              station_id=None, state=state.value, reason=lane.state_reason)
+    return lane
+
+
+def set_station_state(session: Session, clock: Clock, actor: Actor, station: LaneStation,
+                      state: OpenState | str, reason: str | None = None) -> LaneStation:
+    state = OpenState(state)
+    station.state, station.state_reason = state, _check_reason(state, reason)
+    audit.record(session, clock, actor, "station.state_changed", entity=station,
+                 state=state.value, reason=station.state_reason)
+    signals.send_after_commit(session, signals.lane_state_changed, lane_id=station.lane_id,
+                              station_id=station.id, state=state.value,
+                              reason=station.state_reason)
+    return station

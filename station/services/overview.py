@@ -1,0 +1,94 @@
+"""Read models of the station for screens: the staff overview and the public (masked) one.
+
+Public builders are the only place that decide what an unauthenticated screen may see: masked
+plates, the journey stage, lane and station states — never a phone, name or VIN (DOMAIN.md §13).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from station.clock import Clock
+from station.domain.journey import LABELS, ON_SITE, VisitState
+from station.domain.masking import mask_plate
+from station.models import STATION_KIND_LABELS, Lane, LaneStation, Visit
+
+from . import lanes, prices, settings
+
+
+def station_dict(station: LaneStation) -> dict[str, Any]:
+    return {"id": station.id, "position": station.position, "kind": station.kind.value,
+            "kind_label": STATION_KIND_LABELS[station.kind][0], "name": station.name,
+            "state": station.state.value, "state_reason": station.state_reason}
+
+
+def lane_dict(lane: Lane) -> dict[str, Any]:
+    return {"id": lane.id, "number": lane.number, "name": lane.name,
+            "vehicle_classes": list(lane.vehicle_classes), "max_axle_load_kg": lane.max_axle_load_kg,
+            "state": lane.state.value, "state_reason": lane.state_reason,
+            "stations": [station_dict(st) for st in lane.stations]}
+
+
+def counter_dict(counter: Any) -> dict[str, Any]:
+    return {"id": counter.id, "number": counter.number, "name": counter.name,
+            "state": counter.state.value}
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def public_station(session: Session, clock: Clock) -> dict[str, Any]:
+    price_list = prices.current(session, clock)
+    return {
+        "name": settings.get(session, "station.name"),
+        "hotline": settings.get(session, "station.hotline"),
+        "address": settings.get(session, "station.address"),
+        "price_list_version": price_list.version if price_list else None,
+        "prices": [{"code": i.code, "name": i.name_zh, "name_zh": i.name_zh, "name_en": i.name_en,
+                    "amount_fen": i.amount_fen, "amount_yuan": _yuan(i.amount_fen)}
+                   for i in (price_list.items if price_list else [])],
+    }
+
+
+def visit_dict(visit: Visit) -> dict[str, Any]:
+    """A visit as staff screens see it (full plate)."""
+    v = visit.vehicle
+    return {"id": visit.id, "serial": visit.inspection_serial, "attempt": visit.attempt,
+            "category": visit.category.value, "state": visit.state.value,
+            "state_label": LABELS[visit.state][0], "state_changed_at": visit.state_changed_at,
+            "created_at": visit.created_at, "vehicle_id": v.id, "plate_type": v.plate_type,
+            "plate": v.plate}
+
+
+def public_visit(visit_id: int, state: VisitState | str, plate: str) -> dict[str, Any]:
+    """A visit as a public screen may see it: an id, the stage and a masked plate."""
+    state = VisitState(state)
+    return {"id": visit_id, "state": state.value, "state_label": LABELS[state][0],
+            "on_site": state in ON_SITE, "plate": mask_plate(plate)}
+
+
+def _visits_on_site(session: Session) -> list[Visit]:
+    return list(session.scalars(sa.select(Visit).where(Visit.state.in_(ON_SITE))
+                                .order_by(Visit.state_changed_at)))
+
+
+def staff_overview(session: Session, clock: Clock) -> dict[str, Any]:
+    return {
+        "station": public_station(session, clock),
+        "lanes": [lane_dict(lane) for lane in lanes.all_lanes(session)],
+        "counters": [counter_dict(c) for c in lanes.all_counters(session)],
+        "visits": [visit_dict(v) for v in _visits_on_site(session)],
+    }
+
+
+def public_overview(session: Session, clock: Clock) -> dict[str, Any]:
+    return {
+        "station": public_station(session, clock),
+        "lanes": [lane_dict(lane) for lane in lanes.all_lanes(session)],
+        "counters": [counter_dict(c) for c in lanes.all_counters(session)],
+        "visits": [public_visit(v.id, v.state, v.vehicle.plate) for v in _visits_on_site(session)],
+    }

@@ -1,0 +1,43 @@
+"""Numbers that never repeat within a station day (inspection serials, ticket numbers).
+
+One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement increments the counter; inside a
+write transaction (IMMEDIATE on SQLite, a row lock on PostgreSQL) no two callers can get the
+same value, and the primary key (name, day) backs that with a constraint.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from station.clock import Clock
+from station.models import DayCounter
+
+from . import settings
+
+
+def next_value(session: Session, name: str, day: date) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DayCounter).values(name=name, day=day, value=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[DayCounter.name, DayCounter.day], set_={"value": DayCounter.value + 1}
+    ).returning(DayCounter.value)
+    return int(session.execute(stmt).scalar_one())
+
+
+def peek(session: Session, name: str, day: date) -> int:
+    """The last value handed out on ``day`` (0 if none)."""
+    value = session.scalar(sa.select(DayCounter.value).where(DayCounter.name == name,
+                                                             DayCounter.day == day))
+    return value or 0
+
+
+def new_inspection_serial(session: Session, clock: Clock) -> str:
+    """检验流水号: station code + local date + 4-digit number of the day, e.g. 33010012026112200017."""
+    day = clock.today()
+    number = next_value(session, "inspection", day)
+    return f"{settings.get(session, 'station.code')}{day:%Y%m%d}{number:04d}"

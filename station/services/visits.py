@@ -1,0 +1,98 @@
+"""Visits and their one state machine (see ``station.domain.journey``)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from station import signals
+from station.clock import Clock
+from station.domain.journey import TERMINAL, VisitState, can_move, label
+from station.errors import Conflict, NotFound
+from station.models import Vehicle, Visit, VisitCategory, VisitTransition
+
+from . import sequences
+from .actors import Actor
+
+
+def get(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
+    stmt = sa.select(Visit).where(Visit.id == visit_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Visit)
+    visit = session.scalar(stmt)
+    if visit is None:
+        raise NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
+    return visit
+
+
+def active_for_vehicle(session: Session, vehicle: Vehicle) -> Visit | None:
+    return session.scalar(sa.select(Visit).where(Visit.vehicle_id == vehicle.id,
+                                                 Visit.state.not_in(TERMINAL)))
+
+
+def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *,
+               category: VisitCategory, state: VisitState = VisitState.CHECKED_IN,
+               reason: str | None = None) -> Visit:
+    """Start a visit for a vehicle — booked ahead (``BOOKED``) or on arrival (``CHECKED_IN``).
+
+    A vehicle has at most one visit in progress.
+    """
+    if state not in (VisitState.BOOKED, VisitState.CHECKED_IN):
+        raise ValueError("a visit starts booked or checked in")
+    if session.get_bind().dialect.name == "postgresql":  # serialise openings per vehicle
+        session.execute(sa.select(Vehicle.id).where(Vehicle.id == vehicle.id).with_for_update())
+    current = active_for_vehicle(session, vehicle)
+    if current is not None:
+        raise Conflict("visit_in_progress", "该车辆已有正在办理的检验业务",
+                       "This vehicle already has a visit in progress", visit_id=current.id)
+    now = clock.now()
+    visit = Visit(inspection_serial=sequences.new_inspection_serial(session, clock), attempt=1,
+                  vehicle=vehicle, category=category, state=state, state_changed_at=now,
+                  created_at=now)
+    session.add(visit)
+    session.flush()
+    _record(session, clock, actor, visit, None, state, reason)
+    return visit
+
+
+def transition(session: Session, clock: Clock, actor: Actor, visit: Visit, to: VisitState, *,
+               reason: str | None = None) -> Visit:
+    """Move a visit to ``to`` if the table allows it; record who, when, from, to and why."""
+    to = VisitState(to)
+    src = visit.state
+    if not can_move(src, to):
+        raise Conflict("visit_transition_refused",
+                       f"当前状态“{label(src)}”不能转为“{label(to)}”",
+                       f"A visit that is “{label(src, 'en')}” cannot become “{label(to, 'en')}”",
+                       from_state=src.value, to_state=to.value)
+    visit.state = to
+    visit.state_changed_at = clock.now()
+    _record(session, clock, actor, visit, src, to, reason)
+    return visit
+
+
+def history(session: Session, visit: Visit) -> list[VisitTransition]:
+    return list(session.scalars(sa.select(VisitTransition)
+                                .where(VisitTransition.visit_id == visit.id)
+                                .order_by(VisitTransition.id)))
+
+
+def _record(session: Session, clock: Clock, actor: Actor, visit: Visit,
+            src: VisitState | None, dst: VisitState, reason: str | None) -> None:
+    at = clock.now()
+    session.add(VisitTransition(visit_id=visit.id, from_state=src, to_state=dst, at=at,
+                                actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
+                                reason=reason))
+    signals.send_after_commit(
+        session, signals.visit_state_changed, visit_id=visit.id,
+        serial=visit.inspection_serial, attempt=visit.attempt,
+        from_state=src.value if src else None, to_state=dst.value, at=at.isoformat(),
+        actor=actor.name, plate=visit.vehicle.plate, plate_type=visit.vehicle.plate_type)
+
+
+def recent(session: Session, *, state: VisitState | str | None = None,
+           limit: int = 100) -> list[Visit]:
+    stmt = sa.select(Visit).order_by(Visit.id.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(Visit.state == VisitState(state))
+    return list(session.scalars(stmt))

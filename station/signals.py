@@ -1,0 +1,34 @@
+"""Named events: "something happened" in the station, sent after the transaction commits.
+
+Services call :func:`send_after_commit`; receivers (the realtime bridge, device outputs, the
+simulator's recorders) connect with ``signal.connect(receiver, sender=db)`` where ``db`` is
+the :class:`station.db.Database` of their app, so two apps in one process never mix.
+
+Payloads are keyword arguments of plain values (ids, states, times), never ORM objects:
+the session that produced them is closed by the time receivers run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import Namespace
+from sqlalchemy.orm import Session
+
+from station.db import after_commit
+
+station_signals = Namespace()
+
+#: a visit changed state — visit_id, serial, attempt, from_state, to_state, at, actor, plate, plate_type
+visit_state_changed = station_signals.signal("visit-state-changed")
+#: a lane or station was opened, closed or blocked — lane_id, station_id, state, reason
+lane_state_changed = station_signals.signal("lane-state-changed")
+#: a hardware device changed lifecycle state — the fields of ``DeviceStatus.as_dict()``
+device_state_changed = station_signals.signal("device-state-changed")
+#: a station setting changed — key, value
+setting_changed = station_signals.signal("setting-changed")
+
+
+def send_after_commit(session: Session, signal: Any, **payload: Any) -> None:
+    db = session.info["db"]
+    after_commit(session, lambda: signal.send(db, **payload))

@@ -1,0 +1,123 @@
+"""Staff login, CSRF, cookies, idle timeout, role checks, rate limits and device tokens."""
+
+from __future__ import annotations
+
+import time
+
+import itsdangerous
+import pytest
+
+from station.models import ClientKind, Role
+from station.services import users
+from station.services.actors import Actor
+from station.testing import fetch_csrf_token
+from tests.conftest import PASSWORD
+
+
+def test_login_sets_a_safe_session_cookie(client, create_user):
+    user = create_user(Role.COUNTER)
+    token = fetch_csrf_token(client)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                           "csrf_token": token, "next": "/staff/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/staff/"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    assert client.get("/staff/").status_code == 200
+
+
+def test_wrong_password_is_refused_in_chinese(client, create_user):
+    user = create_user(Role.COUNTER)
+    response = client.post("/login", data={"username": user.username, "password": "nope-nope",
+                                           "csrf_token": fetch_csrf_token(client)})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/staff/").status_code == 302  # still signed out
+
+
+def test_login_without_csrf_token_is_refused(client, create_user):
+    user = create_user(Role.COUNTER)
+    client.get("/login")
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/staff/").status_code == 302
+
+
+def test_open_redirect_after_login_is_refused(client, create_user):
+    user = create_user(Role.COUNTER)
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                           "csrf_token": fetch_csrf_token(client),
+                                           "next": "//evil.example/x"})
+    assert response.headers["Location"] == "/staff/"
+
+
+def test_api_requires_login_and_role(client, login):
+    assert client.get("/api/v1/lanes").status_code == 401
+    assert client.get("/api/v1/lanes").get_json()["code"] == "login_required"
+    token = login(Role.RUNNER)
+    assert client.get("/api/v1/lanes").status_code == 200
+    response = client.get("/api/v1/settings")
+    assert response.status_code == 403
+    assert response.get_json()["message"] == "您没有此操作的权限"
+    refused = client.put("/api/v1/settings/retest.free_days", json={"value": 5},
+                         headers={"X-CSRFToken": token})
+    assert refused.status_code == 403
+
+
+def test_api_state_change_needs_the_csrf_header(client, login):
+    token = login(Role.MANAGER)
+    assert client.put("/api/v1/settings/retest.free_days", json={"value": 5}).status_code == 400
+    ok = client.put("/api/v1/settings/retest.free_days", json={"value": 5},
+                    headers={"X-CSRFToken": token})
+    assert ok.status_code == 200 and ok.get_json() == {"value": 5}
+
+
+def test_idle_session_expires(client, login, monkeypatch):
+    login(Role.COUNTER)
+    assert client.get("/api/v1/me").status_code == 200
+    later = time.time() + 31 * 60  # the default idle limit is 30 minutes
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: int(later))
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_admin_has_every_role(client, login):
+    login(Role.ADMIN)
+    assert client.get("/api/v1/settings").status_code == 200
+    assert client.get("/api/v1/audit").status_code == 200
+
+
+def test_login_attempts_are_rate_limited(client, create_user):
+    create_user(Role.COUNTER, username="target")
+    token = fetch_csrf_token(client)
+    codes = [client.post("/login", data={"username": "target", "password": "wrong-guess",
+                                         "csrf_token": token}).status_code for _ in range(12)]
+    assert codes[:10] == [401] * 10 and codes[-1] == 429
+
+
+@pytest.fixture
+def device_token(db, clock):
+    def make(kind: ClientKind) -> str:
+        with db.write() as s:
+            return users.register_client_device(s, clock, Actor.system("t"), kind=kind, name="k")[1]
+    return make
+
+
+def test_device_token_opens_device_endpoints_only(app, client, device_token):
+    token = device_token(ClientKind.LOBBY_DISPLAY)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/lanes", headers=headers).status_code == 401  # not staff
+    assert client.get("/api/v1/station", headers=headers).status_code == 200
+    assert client.get("/api/v1/station", headers={"Authorization": "Bearer wrong"}).status_code == 200
+
+
+def test_revoked_device_token_is_refused(db, clock, app, device_token):
+    from station.auth import device_from_token
+
+    token = device_token(ClientKind.KIOSK)
+    with app.test_request_context():
+        assert device_from_token(token).kind is ClientKind.KIOSK
+    with db.write() as s:
+        device = users.client_device_by_token(s, token)
+        users.revoke_client_device(s, clock, Actor.system("t"), device.id)
+    with app.test_request_context():
+        assert device_from_token(token) is None
