@@ -36,6 +36,8 @@ def main(verbose: bool) -> None:
     """机动车检测站运营服务器 — the station server."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.group()

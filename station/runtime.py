@@ -12,8 +12,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -77,7 +77,8 @@ class Runtime:
     lock: RuntimeLock
     devices: DeviceManager | None = None
     scheduler: BackgroundScheduler | None = None
-    extras: list[Any] = field(default_factory=list)
+    #: stop callbacks of what the runtime started besides devices (simulators in demo mode)
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def active(self) -> bool:
@@ -89,9 +90,9 @@ class Runtime:
             self.scheduler = None
         if self.devices is not None:
             self.devices.stop()
-        for extra in reversed(self.extras):
-            extra.stop()
-        self.extras.clear()
+        for stop in reversed(self.on_stop):
+            stop()
+        self.on_stop.clear()
         self.lock.release()
 
 
@@ -112,7 +113,7 @@ def start(app: Flask) -> Runtime:
     db, clock = app.extensions["station.db"], app.extensions["station.clock"]
     config = app.extensions["station.config"]
     runtime.devices = DeviceManager(db, clock, default_factories(simulate=config.simulate_devices,
-                                                                 extras=runtime.extras))
+                                                                 on_stop=runtime.on_stop))
     app.extensions["station.devices"] = runtime.devices
     runtime.devices.load()
     runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices), clock)

@@ -1,13 +1,115 @@
-"""Factories that turn a configured device into a driver handle for the DeviceManager."""
+"""Driver adapters: turn a configured device into a :class:`DeviceHandle` for the manager.
+
+In demo mode (``simulated`` devices) the byte-level simulator of each device is started once
+per device and kept in the runtime's ``extras`` (stopped with the runtime), and the real
+driver is pointed at it — the same code path as with hardware.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
+from drivers.errors import DeviceReportedError
+from drivers.led import Display
+from drivers.led.factory import BusPool, create_display
+from drivers.printer import TicketPrinter
 from station.models import DeviceKind
 
-from . import Factory
+from . import DeviceConfig, DeviceHandle, Factory
 
 
-def default_factories(*, simulate: bool, extras: list[Any]) -> dict[DeviceKind, Factory]:
-    return {}
+class Simulators:
+    """One running simulator per simulated device, created on first use and kept across the
+    device's retries; its stop callback goes to the runtime."""
+
+    def __init__(self, on_stop: list[Callable[[], None]]) -> None:
+        self._on_stop = on_stop
+        self._by_device: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, device_id: int, create: Callable[[], tuple[Any, Callable[[], None]]]) -> Any:
+        """``create`` starts a simulator and returns it with the function that stops it."""
+        with self._lock:
+            if device_id not in self._by_device:
+                simulator, stop = create()
+                self._by_device[device_id] = simulator
+                self._on_stop.append(stop)
+            return self._by_device[device_id]
+
+
+class LedHandle:
+    """An LED window or lane display (条屏/窗口屏): healthy when it answers a probe."""
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
+
+    def open(self) -> None:
+        self.display.open()
+
+    def check(self) -> str | None:
+        self.display.check()
+        return None
+
+    def close(self) -> None:
+        self.display.close()
+
+
+class PrinterHandle:
+    """A ticket printer (取号打印机): healthy when its status says it can print."""
+
+    def __init__(self, printer: TicketPrinter) -> None:
+        self.printer = printer
+
+    def open(self) -> None:
+        self.printer.open()
+
+    def check(self) -> str | None:
+        status = self.printer.status()
+        if not status.can_print:
+            raise DeviceReportedError(status.description, device=self.printer.name,
+                                      device_code=status.condition.value)
+        return "；".join(w.description for w in status.warnings) or None
+
+    def close(self) -> None:
+        self.printer.close()
+
+
+def default_factories(*, simulate: bool,
+                      on_stop: list[Callable[[], None]]) -> dict[DeviceKind, Factory]:
+    """The factories of every device kind. ``simulate`` forces simulators for all devices."""
+    simulators = Simulators(on_stop)
+    led_buses = BusPool()  # displays sharing an RS-485 line share one port
+
+    def printer(config: DeviceConfig) -> DeviceHandle:
+        settings = dict(config.config)
+        if simulate or config.simulated:
+            from simulators.printer import PrinterSimulator
+
+            def start() -> tuple[Any, Callable[[], None]]:
+                sim = PrinterSimulator().start()
+                return sim, sim.stop
+
+            sim = simulators.get(config.id, start)
+            settings.update(connection="network", host="127.0.0.1", port=sim.port)
+        settings.setdefault("name", config.name)
+        return PrinterHandle(TicketPrinter.from_config(settings))
+
+    def led(config: DeviceConfig) -> DeviceHandle:
+        settings = dict(config.config)
+        settings.setdefault("name", config.name)
+        if simulate or config.simulated:
+            from simulators.led import LedBusSimulator, TcpLink
+
+            address = int(settings.get("address", 1))
+
+            def start() -> tuple[Any, Callable[[], None]]:
+                link = TcpLink(LedBusSimulator([address])).open()
+                return link, link.close
+
+            link = simulators.get(config.id, start)
+            settings["url"] = link.url
+        return LedHandle(create_display(settings, buses=led_buses))
+
+    return {DeviceKind.TICKET_PRINTER: printer, DeviceKind.LED_DISPLAY: led}

@@ -133,7 +133,13 @@ def init_app(app: Flask) -> None:
                 return builder(s, clock)
         return build
 
-    hub.snapshots[STAFF] = _read(overview.staff_overview)
+    def _staff_state() -> dict[str, Any]:
+        state = _read(overview.staff_overview)()
+        devices = app.extensions.get("station.devices")  # present once the runtime started
+        state["devices"] = [d.as_dict() for d in devices.statuses()] if devices else []
+        return state
+
+    hub.snapshots[STAFF] = _staff_state
     hub.snapshots[LOBBY] = _read(overview.public_overview)
 
     def _send_snapshot(namespace: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from station import signals
 from station.clock import Clock
 from station.errors import NotFound, ValidationError
 from station.models import StationSetting
@@ -92,4 +93,5 @@ def put(session: Session, clock: Clock, actor: Actor, key: str, value: Any) -> A
         row.value, row.updated_at, row.updated_by = value, clock.now(), actor.id
     audit.record(session, clock, actor, "setting.changed", entity_type="station_settings",
                  entity_id=key, old=old, new=value)
+    signals.send_after_commit(session, signals.setting_changed, key=key, value=value)
     return value

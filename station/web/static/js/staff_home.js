@@ -36,6 +36,16 @@
       tbody.appendChild(tr);
     });
     document.getElementById("no-visits").hidden = state.visits.length > 0;
+    var devices = document.getElementById("devices");
+    devices.replaceChildren();
+    state.devices.forEach(function (d) {
+      var tr = el("tr", "device " + d.state);
+      tr.appendChild(el("td", null, d.name + (d.simulated ? "（模拟）" : "")));
+      tr.appendChild(el("td", null, d.state_label));
+      tr.appendChild(el("td", "muted", d.message || ""));
+      devices.appendChild(tr);
+    });
+    document.getElementById("no-devices").hidden = state.devices.length > 0;
     var counters = document.getElementById("counters");
     counters.replaceChildren();
     state.counters.forEach(function (c) { counters.appendChild(el("span", "chip " + c.state, c.name)); });
@@ -53,6 +63,10 @@
           state.visits.push({id: data.visit_id, plate: data.plate, serial: data.serial,
                              state: data.to_state, state_label: data.state_label});
         }
+      } else if (type === "device") {
+        state.devices = state.devices.filter(function (d) { return d.id !== data.id; });
+        state.devices.push(data);
+        state.devices.sort(function (a, b) { return a.id - b.id; });
       } else if (type === "lane") {
         state.lanes.forEach(function (lane) {
           if (data.station_id === null && lane.id === data.lane_id) { lane.state = data.state; lane.state_reason = data.reason; }
