@@ -149,8 +149,9 @@ def require_roles(*roles: Role | str) -> Callable[[F], F]:
     return decorator
 
 
-def require_device(*kinds: ClientKind) -> Callable[[F], F]:
-    """Allow a registered client device of one of ``kinds`` (or signed-in staff, for previews)."""
+def require_device(*kinds: ClientKind, staff: tuple[Role | str, ...] = ()) -> Callable[[F], F]:
+    """Allow a registered client device of one of ``kinds``, or signed-in staff holding one of
+    the ``staff`` roles (any staff member when none are named)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -159,8 +160,11 @@ def require_device(*kinds: ClientKind) -> Callable[[F], F]:
             if device is not None and (not kinds or device.kind in kinds):
                 return view(*args, **kwargs)
             if current_user.is_authenticated:
+                if staff and not current_user.has_role(*staff):
+                    raise Forbidden("role_required", "您没有此操作的权限",
+                                    "Your role does not allow this", roles=[str(r) for r in staff])
                 return view(*args, **kwargs)
-            return jsonify(code="device_token_required", message="设备未授权",
+            return jsonify(code="device_token_required", status=401, message="设备未授权",
                            message_en="A registered device token is required"), 401
 
         return wrapped  # type: ignore[return-value]

@@ -90,6 +90,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = keep
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """scrypt costs ~100 ms a hash by design; tests hash hundreds of demo passwords."""
+    original = users.PASSWORD_METHOD
+    users.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+    yield
+    users.PASSWORD_METHOD = original
+
+
 # -- database ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,21 @@
 """Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
 
 from . import guard as _guard  # noqa: F401  (installs the append-only guard)
+from .appointment import (
+    CHANNEL_LABELS,
+    ONLINE_CHANNELS,
+    Appointment,
+    AppointmentStatus,
+    Arrival,
+    CalendarException,
+    Channel,
+    OpeningHours,
+    OutboxMessage,
+    OutboxStatus,
+    PhoneBlock,
+    SlotCapacity,
+    SlotLoad,
+)
 from .audit import AuditEntry
 from .base import Base
 from .device import DEVICE_KIND_LABELS, DeviceKind, HardwareDevice
@@ -21,8 +36,43 @@ from .vehicle import Vehicle
 from .visit import ActorKind, Visit, VisitCategory, VisitTransition
 
 __all__ = [
-    "DEVICE_KIND_LABELS", "ROLE_LABELS", "STATION_KIND_LABELS", "ActorKind", "AuditEntry", "Base",
-    "ClientDevice", "ClientKind", "Counter", "DayCounter", "DeviceKind", "HardwareDevice", "Lane",
-    "LaneStation", "OpenState", "PriceItem", "PriceList", "Role", "StationKind", "StationSetting",
-    "User", "UserRole", "Vehicle", "Visit", "VisitCategory", "VisitTransition",
+    "CHANNEL_LABELS",
+    "DEVICE_KIND_LABELS",
+    "ONLINE_CHANNELS",
+    "ROLE_LABELS",
+    "STATION_KIND_LABELS",
+    "ActorKind",
+    "Appointment",
+    "AppointmentStatus",
+    "Arrival",
+    "AuditEntry",
+    "Base",
+    "CalendarException",
+    "Channel",
+    "ClientDevice",
+    "ClientKind",
+    "Counter",
+    "DayCounter",
+    "DeviceKind",
+    "HardwareDevice",
+    "Lane",
+    "LaneStation",
+    "OpenState",
+    "OpeningHours",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PhoneBlock",
+    "PriceItem",
+    "PriceList",
+    "Role",
+    "SlotCapacity",
+    "SlotLoad",
+    "StationKind",
+    "StationSetting",
+    "User",
+    "UserRole",
+    "Vehicle",
+    "Visit",
+    "VisitCategory",
+    "VisitTransition",
 ]

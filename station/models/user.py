@@ -61,6 +61,7 @@ class ClientKind(enum.StrEnum):
     KIOSK = "kiosk"              # 自助取号机
     LOBBY_DISPLAY = "lobby_display"  # 大厅显示屏
     LANE_TERMINAL = "lane_terminal"  # 工位终端 (inspectors still log in; the device is known)
+    INTEGRATION = "integration"  # a system pushing data, e.g. bookings from the police platform
 
 
 class ClientDevice(IdMixin, Base):

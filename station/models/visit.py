@@ -48,6 +48,10 @@ class Visit(IdMixin, Base):
     state: Mapped[VisitState] = mapped_column(str_enum(VisitState), index=True)
     state_changed_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    #: when the vehicle checked in at the station (its place in the queue counts from here)
+    arrived_at: Mapped[datetime | None]
+    #: 绿色通道: the elderly, disabled, emergencies — served with priority
+    special_needs: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     vehicle: Mapped[Vehicle] = relationship(lazy="joined")
     transitions: Mapped[list[VisitTransition]] = relationship(
         back_populates="visit", order_by="VisitTransition.id", cascade="save-update, merge",

@@ -4,6 +4,7 @@ a lobby display, and every hardware device simulated (``station demo``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from station.models import (
     User,
 )
 
-from . import prices, users
+from . import calendar, prices, users
 from .actors import Actor
 
 DEMO_PASSWORD = "demo1234"
@@ -93,6 +94,12 @@ def seed(session: Session, clock: Clock) -> DemoStation:
     counters = [Counter(number=n, name=f"{n}号窗口") for n in range(1, 5)]
     session.add_all(counters)
     prices.publish(session, clock, actor, DEMO_PRICES, note="示范站价目表")
+    for weekday in range(5):  # Monday–Friday, open over lunch (中午不休)
+        calendar.set_hours(session, clock, actor, weekday, closed=False, opens_at=time(8, 30),
+                           closes_at=time(17, 30))
+    calendar.set_hours(session, clock, actor, 5, closed=False, opens_at=time(9, 0),
+                       closes_at=time(16, 0), lunch_from=time(12, 0), lunch_until=time(13, 0))
+    calendar.set_hours(session, clock, actor, 6, closed=True)
     kiosk, out.client_tokens["kiosk"] = users.register_client_device(
         session, clock, actor, kind=ClientKind.KIOSK, name="大厅1号取号机")
     _, out.client_tokens["lobby_display"] = users.register_client_device(

@@ -6,6 +6,7 @@ settings screen. Later features add their rules here (slot length, check-in wind
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ class Setting:
     label_en: str
     minimum: float | None = None
     maximum: float | None = None
+    #: for text settings: the form the value must have
+    pattern: str | None = None
 
     def coerce(self, value: Any) -> Any:
         kind = type(self.default)
@@ -41,6 +44,9 @@ class Setting:
         except (TypeError, ValueError):
             raise ValidationError("setting_invalid", f"“{self.label_zh}”的值无效",
                                   f"Invalid value for “{self.label_en}”", key=self.key) from None
+        if self.pattern is not None and not re.fullmatch(self.pattern, str(coerced)):
+            raise ValidationError("setting_invalid", f"“{self.label_zh}”的格式无效",
+                                  f"Invalid format for “{self.label_en}”", key=self.key)
         if isinstance(coerced, int | float) and (
             (self.minimum is not None and coerced < self.minimum)
             or (self.maximum is not None and coerced > self.maximum)
@@ -60,6 +66,26 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
     Setting("station.address", "", "地址", "Address"),
     Setting("retest.free_days", 30, "免费复检天数", "Free retest period (days)", 0, 365),
     Setting("records.retention_years", 6, "记录保存年限", "Record retention (years)", 6, 50),
+    # appointments (DOMAIN.md §3)
+    Setting("booking.slot_minutes", 30, "预约时段长度(分钟)", "Slot length (minutes)", 10, 120),
+    Setting("booking.capacity.small", 6, "每时段小型车预约名额", "Bookings per slot, small vehicles", 0, 200),
+    Setting("booking.capacity.large", 2, "每时段大型车预约名额", "Bookings per slot, large vehicles", 0, 200),
+    Setting("booking.days_ahead", 14, "可提前预约天数", "Days ahead a slot can be booked", 1, 92),
+    Setting("booking.min_lead_minutes", 30, "最晚提前预约(分钟)", "Minimum notice for a booking (minutes)", 0, 1440),
+    Setting("booking.max_per_phone_per_day", 6, "同一手机号每日预约上限", "Bookings per phone per day", 1, 50),
+    Setting("booking.cancel_cutoff_hours", 24, "取消预约截止(时段前小时)", "Cancel at least this many hours ahead", 0, 168),
+    Setting("booking.no_show_grace_minutes", 30, "爽约判定宽限(时段结束后分钟)", "No-show after slot end plus (minutes)", 0, 600),
+    Setting("booking.no_show_limit", 2, "爽约次数上限", "No-shows before the phone is blocked", 1, 10),
+    Setting("booking.no_show_window_days", 365, "爽约统计期(天)", "No-shows counted over (days)", 30, 3650),
+    Setting("booking.block_months", 6, "爽约限制预约(月)", "Phone blocked for (months)", 1, 24),
+    Setting("checkin.early_minutes", 30, "预约提前签到(分钟)", "Check-in window before the slot (minutes)", 0, 240),
+    Setting("checkin.late_minutes", 15, "预约迟到容限(分钟)", "Check-in window after the slot start (minutes)", 0, 240),
+    Setting("queue.max_wait_minutes", 60, "最长等候(分钟)，超时优先", "Longest wait before priority (minutes)", 10, 480),
+    Setting("queue.special_needs_priority", True, "绿色通道优先", "Priority for special needs"),
+    Setting("queue.default_service_minutes", 5, "窗口平均办理时长(分钟)", "Default counter service time (minutes)", 1, 60),
+    Setting("reminders.day_before_at", "18:00", "前一日提醒时间", "Day-before reminder time",
+            pattern=r"([01]\d|2[0-3]):[0-5]\d"),
+    Setting("reminders.soon_minutes", 30, "时段开始前提醒(分钟)", "Reminder before the slot (minutes)", 5, 240),
 ]}
 
 

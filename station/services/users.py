@@ -18,7 +18,9 @@ from . import audit
 from .actors import Actor
 
 MIN_PASSWORD_LENGTH = 8
-#: werkzeug's scrypt with its defaults; a dummy hash keeps timing equal for unknown users
+#: werkzeug's scrypt with its defaults (the test suite swaps in a fast method)
+PASSWORD_METHOD = "scrypt"
+#: a dummy hash keeps the timing of a login for an unknown user equal to a real one
 _DUMMY_HASH = generate_password_hash("not-a-password-" + secrets.token_hex(8))
 
 
@@ -38,7 +40,7 @@ def create_user(session: Session, clock: Clock, actor: Actor, *, username: str, 
     if not role_set:
         raise ValidationError("role_required", "至少需要一个角色", "At least one role is required")
     user = User(username=username, display_name=display_name.strip() or username,
-                password_hash=generate_password_hash(password), created_at=clock.now(),
+                password_hash=generate_password_hash(password, PASSWORD_METHOD), created_at=clock.now(),
                 role_rows=[UserRole(role=r) for r in sorted(role_set)])
     session.add(user)
     session.flush()
@@ -72,7 +74,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 
 def set_password(session: Session, clock: Clock, actor: Actor, user: User, password: str) -> None:
     _check_password(password)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = generate_password_hash(password, PASSWORD_METHOD)
     audit.record(session, clock, actor, "user.password_changed", entity=user)
 
 

@@ -44,8 +44,11 @@ VENDOR_FILES = {
 def init_web(app: Flask) -> None:
     from display import bp as display_bp
 
+    from .booking import bp as booking_bp
+
     app.register_blueprint(bp)
     app.register_blueprint(display_bp)
+    app.register_blueprint(booking_bp)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -1,0 +1,128 @@
+"""Who waits for a counter, in which order, and for how long (叫号队列).
+
+The order is the priority policy's (``station.domain.priority``): this module only gathers
+the waiting visits and the station's settings, and estimates waits from rolling measured
+service times and the counters that are open.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from station.clock import Clock
+from station.domain import priority
+from station.domain.journey import WAITING_FOR_COUNTER, VisitState
+from station.domain.masking import mask_plate
+from station.errors import NotFound
+from station.models import Appointment, Counter, OpenState, Visit, VisitCategory, VisitTransition
+
+from . import settings
+
+#: how many recent counter services the rolling average takes
+SERVICE_SAMPLE = 20
+
+
+def policy_config(session: Session) -> priority.PolicyConfig:
+    return priority.PolicyConfig(
+        early_min=int(settings.get(session, "checkin.early_minutes")),
+        late_min=int(settings.get(session, "checkin.late_minutes")),
+        max_wait_min=int(settings.get(session, "queue.max_wait_minutes")),
+        special_needs_priority=bool(settings.get(session, "queue.special_needs_priority")),
+    )
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    visit_id: int
+    rank: int
+    plate: str
+    category: str
+    arrived_at: datetime
+    waited_min: int
+    people_ahead: int
+    estimated_wait_min: int
+    reason_code: str
+    reason_zh: str
+    reason_en: str
+
+    def as_dict(self, *, public: bool = False) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["arrived_at"] = self.arrived_at.isoformat()
+        if public:
+            out["plate"] = mask_plate(self.plate)
+        return out
+
+
+def _waiting(session: Session) -> list[tuple[Visit, datetime | None]]:
+    rows = session.execute(
+        sa.select(Visit, Appointment.slot_start)
+        .outerjoin(Appointment, Appointment.visit_id == Visit.id)
+        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None)))
+    return [(visit, slot_start) for visit, slot_start in rows]
+
+
+def average_service_minutes(session: Session, clock: Clock) -> float:
+    """Mean of the last counter services today (call → leaving the counter), else the default."""
+    start, _ = clock.day_bounds(clock.today())
+    called = aliased(VisitTransition)
+    call_at = (sa.select(called.at).where(called.visit_id == VisitTransition.visit_id,
+                                          called.to_state == VisitState.CALLED,
+                                          called.id < VisitTransition.id)
+               .order_by(called.id.desc()).limit(1).scalar_subquery())
+    rows = session.execute(
+        sa.select(VisitTransition.at, call_at)
+        .where(VisitTransition.from_state == VisitState.CALLED, VisitTransition.at >= start)
+        .order_by(VisitTransition.id.desc()).limit(SERVICE_SAMPLE)).all()
+    durations = [(end - begin).total_seconds() / 60 for end, begin in rows if begin is not None]
+    if not durations:
+        return float(settings.get(session, "queue.default_service_minutes"))
+    return sum(durations) / len(durations)
+
+
+def open_counters(session: Session) -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Counter)
+                              .where(Counter.state == OpenState.OPEN)) or 0)
+
+
+def estimate_wait_min(people_ahead: int, service_min: float, counters: int) -> int:
+    """Whole minutes until a counter is free for someone with ``people_ahead`` before them."""
+    return math.ceil(people_ahead * service_min / max(counters, 1))
+
+
+def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
+    """Everyone waiting for a counter, in the order they will be called."""
+    now = clock.now()
+    rows = _waiting(session)
+    by_id = {visit.id: visit for visit, _ in rows}
+    entries = [priority.Waiting(
+        id=visit.id, category=visit.category.value, arrived_at=visit.arrived_at,
+        # an on-site booking has a record but no slot: only a booking made ahead has one
+        slot_start=slot_start if visit.category is VisitCategory.BOOKED else None,
+        special_needs=visit.special_needs) for visit, slot_start in rows]
+    service, counters = average_service_minutes(session, clock), open_counters(session)
+    out = []
+    for position in priority.order(entries, now, policy_config(session)):
+        visit = by_id[position.id]
+        ahead = position.rank - 1
+        out.append(QueuePlace(
+            visit_id=visit.id, rank=position.rank, plate=visit.vehicle.plate,
+            category=visit.category.value, arrived_at=visit.arrived_at,
+            waited_min=int((now - visit.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
+            estimated_wait_min=estimate_wait_min(ahead, service, counters),
+            reason_code=position.reason_code.value, reason_zh=position.reason_zh,
+            reason_en=position.reason_en))
+    return out
+
+
+def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
+    for place in counter_queue(session, clock):
+        if place.visit_id == visit_id:
+            return place
+    raise NotFound("not_waiting", "该车辆不在等候队列中", "This vehicle is not waiting for a counter",
+                   visit_id=visit_id)
