@@ -57,6 +57,9 @@ class Config:
     secure_cookies: bool = False
     #: run devices as simulators (the demo station does)
     simulate_devices: bool = False
+    #: HTTP SMS gateway for reminders; without it messages stay in the outbox (manager screen)
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
     testing: bool = False
@@ -83,6 +86,8 @@ class Config:
             "login_rate_limit": _env("STATION_LOGIN_RATE_LIMIT", "10 per minute"),
             "secure_cookies": _env("STATION_SECURE_COOKIES", "0") in ("1", "true", "yes"),
             "simulate_devices": _env("STATION_SIMULATE_DEVICES", "0") in ("1", "true", "yes"),
+            "sms_gateway_url": _env("STATION_SMS_GATEWAY_URL"),
+            "sms_gateway_token": _env("STATION_SMS_GATEWAY_TOKEN", ""),
             "host": _env("STATION_HOST", "127.0.0.1"),
             "port": int(_env("STATION_PORT", "5000")),
         }
@@ -117,7 +122,7 @@ class Config:
 
     def describe(self) -> dict[str, Any]:
         """Configuration as shown on the manager's status page (no secrets)."""
-        hidden = {"secret_key"}
+        hidden = {"secret_key", "sms_gateway_token"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         out["instance_path"] = str(self.instance_path)
         if "@" in out["database_url"]:  # hide a password in the URL

@@ -22,6 +22,7 @@ from flask import Flask
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
 from station.jobs import build_scheduler, station_jobs
+from station.services import notify
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,10 @@ def start(app: Flask) -> Runtime:
                                                                  on_stop=runtime.on_stop))
     app.extensions["station.devices"] = runtime.devices
     runtime.devices.load()
-    runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices), clock)
+    notifier: notify.Notifier = (
+        notify.SmsGatewayNotifier(config.sms_gateway_url, config.sms_gateway_token)
+        if config.sms_gateway_url else notify.OutboxOnlyNotifier())
+    runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices, notifier), clock)
     runtime.scheduler.start()
     log.info("runtime started: %d devices, %d jobs", len(runtime.devices.statuses()),
              len(runtime.scheduler.get_jobs()))

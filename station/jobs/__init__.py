@@ -1,21 +1,30 @@
 """Scheduled jobs (APScheduler 3), registered in code and started by one process only
-(``station.runtime`` holds the lock). Jobs call services; they never hold a request."""
+(``station.runtime`` holds the lock). Jobs call services in their own transactions."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session
 
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager
+from station.services import appointments, notify
+
+log = logging.getLogger(__name__)
 
 #: how often devices are retried and health-checked
 DEVICE_TICK_SECONDS = 5
+#: how often bookings are checked for no-shows and reminders
+BOOKING_TICK_MINUTES = 5
+#: how often pending messages are handed to the notifier
+OUTBOX_TICK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -26,11 +35,41 @@ class Job:
     description: str
 
 
-def station_jobs(db: Database, clock: Clock, devices: DeviceManager) -> list[Job]:
-    """Every job of the station. Features add theirs here."""
+def in_transaction(db: Database, clock: Clock, work: Callable[[Session, Clock], object],
+                   name: str) -> Callable[[], None]:
+    """A job body: ``work`` in one write transaction; a failure is logged, never raised into
+    the scheduler (the next run tries again)."""
+
+    def run() -> None:
+        try:
+            with db.write() as session:
+                work(session, clock)
+        except Exception:
+            log.exception("job %s failed", name)
+
+    return run
+
+
+def station_jobs(db: Database, clock: Clock, devices: DeviceManager,
+                 notifier: notify.Notifier) -> list[Job]:
+    """Every job of the station."""
+    every_booking_tick = IntervalTrigger(minutes=BOOKING_TICK_MINUTES)
     return [
         Job("devices.tick", devices.tick, IntervalTrigger(seconds=DEVICE_TICK_SECONDS),
             "Retry offline devices and health-check ready ones"),
+        Job("appointments.no_shows",
+            in_transaction(db, clock, appointments.mark_no_shows, "appointments.no_shows"),
+            every_booking_tick, "Mark bookings not checked in after their slot as no-shows"),
+        Job("reminders.day_before",
+            in_transaction(db, clock, notify.queue_day_before_reminders, "reminders.day_before"),
+            every_booking_tick, "Remind tomorrow's bookings in the evening"),
+        Job("reminders.soon",
+            in_transaction(db, clock, notify.queue_soon_reminders, "reminders.soon"),
+            every_booking_tick, "Remind bookings whose slot starts soon"),
+        Job("outbox.deliver",
+            in_transaction(db, clock, lambda s, c: notify.deliver_pending(s, c, notifier),
+                           "outbox.deliver"),
+            IntervalTrigger(seconds=OUTBOX_TICK_SECONDS), "Hand pending messages to the notifier"),
     ]
 
 

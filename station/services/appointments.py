@@ -24,8 +24,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.domain import eligibility, plates, priority
 from station.domain import phone as phones
-from station.domain import plates, priority
 from station.domain import vin as vins
 from station.domain.journey import VisitState
 from station.errors import Conflict, NotFound, ValidationError
@@ -65,6 +65,8 @@ class BookingRequest:
     channel: Channel
     vin_tail: str | None = None
     external_ref: str | None = None
+    #: 检验有效期至 as printed on the driving licence (the last day of that month), if given
+    inspection_valid_until: date | None = None
 
 
 def new_code() -> str:
@@ -171,6 +173,44 @@ def _check_phone(session: Session, clock: Clock, phone: str, day: date) -> None:
                        limit=limit)
 
 
+def vehicle_facts(vehicle: Vehicle, valid_until: date | None = None) -> eligibility.VehicleFacts | None:
+    """What the eligibility rules need, when the station's record of the vehicle has it."""
+    if not (vehicle.vehicle_type and vehicle.use_nature and vehicle.seats is not None
+            and vehicle.first_registered_on):
+        return None
+    return eligibility.VehicleFacts(
+        vehicle_type=vehicle.vehicle_type, use_nature=vehicle.use_nature, seats=vehicle.seats,
+        first_registered_on=vehicle.first_registered_on, manufactured_on=vehicle.manufactured_on,
+        inspection_valid_until=valid_until or vehicle.inspection_valid_until)
+
+
+def check_eligibility(session: Session, clock: Clock, vehicle: Vehicle | None,
+                      valid_until: date | None, day: date) -> None:
+    """Refuse a booking the rules do not allow: a vehicle that only claims its mark online
+    (免检申领), or a day outside the booking window before the inspection expiry."""
+    facts = vehicle_facts(vehicle, valid_until) if vehicle is not None else None
+    if facts is not None:
+        assessment = eligibility.assess(facts, clock.today())
+        if assessment.action is eligibility.Action.ONLINE_CLAIM:
+            raise Conflict("online_claim_only", assessment.action_reason.zh,
+                           assessment.action_reason.en, due_date=assessment.due_date.isoformat())
+        if not eligibility.is_bookable(assessment, day):
+            opens = assessment.booking_opens_on
+            raise Conflict("not_yet_bookable", f"检验有效期至{assessment.due_date:%Y年%m月}，"
+                           f"{opens:%Y年%m月%d日}起才能预约", f"Bookable from {opens:%Y-%m-%d} "
+                           f"(inspection valid until {assessment.due_date:%Y-%m})",
+                           opens=opens.isoformat())
+        return
+    valid_until = valid_until or (vehicle.inspection_valid_until if vehicle else None)
+    if valid_until is not None:
+        opens, _ = eligibility.booking_window(eligibility.month_end(valid_until))
+        if day < opens:
+            raise Conflict("not_yet_bookable", f"检验有效期至{valid_until:%Y年%m月}，"
+                           f"{opens:%Y年%m月%d日}起才能预约",
+                           f"Bookable from {opens:%Y-%m-%d} (inspection valid until {valid_until:%Y-%m})",
+                           opens=opens.isoformat())
+
+
 def _vehicle_free(session: Session, vehicle: Vehicle) -> None:
     current = visits.active_for_vehicle(session, vehicle)
     if current is not None:
@@ -199,9 +239,12 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest) -> A
     existing = vehicles.find(session, req.plate_type, plate)
     if existing is not None:
         _vehicle_free(session, existing)
+    check_eligibility(session, clock, existing, req.inspection_valid_until, slot.day)
     _claim_seat(session, slot, vehicle_class)
     vehicle = vehicles.register(session, clock, plate_type=req.plate_type, plate=plate,
-                                vin_tail=vin_tail)
+                                vin_tail=vin_tail,
+                                inspection_valid_until=eligibility.month_end(req.inspection_valid_until)
+                                if req.inspection_valid_until else None)
     visit = visits.open_visit(session, clock, actor, vehicle, category=VisitCategory.BOOKED,
                               state=VisitState.BOOKED, reason=f"预约 {req.channel.value}")
     appointment = Appointment(

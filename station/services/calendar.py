@@ -209,3 +209,8 @@ def bookable_days(session: Session, clock: Clock, vehicle_class: str) -> list[di
                     "free": sum(sl.free for sl in open_slots),
                     "capacity": sum(sl.capacity for sl in open_slots)})
     return out
+
+
+def upcoming_exceptions(session: Session, since: date) -> list[CalendarException]:
+    return list(session.scalars(sa.select(CalendarException).where(CalendarException.day >= since)
+                                .order_by(CalendarException.day)))

@@ -45,10 +45,12 @@ def init_web(app: Flask) -> None:
     from display import bp as display_bp
 
     from .booking import bp as booking_bp
+    from .manager import bp as manager_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(booking_bp)
+    app.register_blueprint(manager_bp)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -283,3 +283,25 @@ def test_capacity_cannot_drop_below_bookings(db, clock):
         assert (slot.capacity, slot.free) == (2, 0)
         settings.put(s, clock, ACTOR, "booking.capacity.small", 10)
         assert calendar.find_slot(s, clock, TOMORROW, time(10, 0), "small").capacity == 10
+
+
+def test_online_claim_vehicle_is_told_instead_of_booked(db, clock):
+    from station.services import vehicles
+
+    with db.write() as s:  # a private car registered 4 years ago: year 4 is claimed online
+        vehicles.register(s, clock, plate_type="02", plate="浙A12345", vehicle_type="K33",
+                          use_nature="A", seats=5, first_registered_on=date(2022, 12, 10),
+                          inspection_valid_until=date(2026, 12, 31))
+    with pytest.raises(Conflict) as err:
+        book(db, clock)
+    assert err.value.code == "online_claim_only" and "12123" in err.value.message_zh
+    assert count(db, Appointment) == 0
+
+
+def test_booking_window_before_the_expiry_month(db, clock):
+    with pytest.raises(Conflict) as err:
+        book(db, clock, inspection_valid_until=date(2027, 3, 1))
+    assert err.value.code == "not_yet_bookable" and "2027年01月01日" in err.value.message_zh
+    appointment = book(db, clock, inspection_valid_until=date(2027, 1, 15))
+    with db.read() as s:
+        assert s.get(Visit, appointment.visit_id).vehicle.inspection_valid_until == date(2027, 1, 31)

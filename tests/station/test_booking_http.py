@@ -61,7 +61,7 @@ def test_online_booking_needs_the_csrf_token(client):
 
 def test_booking_page_flow(client):
     page = client.get("/book/").get_data(as_text=True)
-    assert "选择检验日期" in page and "周日不营业" in page
+    assert "选择检验日期" in page and "休息" in page
     slots_page = client.get(f"/book/{DAY}?plate_type=02").get_data(as_text=True)
     assert "08:30-09:00" in slots_page and "0/6" in slots_page
     token = re.search(r'name="csrf_token" value="([^"]+)"', slots_page).group(1)
