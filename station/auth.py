@@ -17,7 +17,7 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, g, jsonify, redirect, request, url_for
+from flask import Flask, current_app, g, jsonify, redirect, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -65,6 +65,11 @@ class DeviceClient:
     id: int
     kind: ClientKind
     name: str
+
+
+def public_limit() -> str:
+    """The rate limit of public forms and the public booking API (configuration)."""
+    return current_app.extensions["station.config"].public_rate_limit
 
 
 def init_app(app: Flask) -> None:

@@ -53,6 +53,8 @@ class Config:
     session_idle_minutes: int = 30
     #: failed logins allowed per minute per address
     login_rate_limit: str = "10 per minute"
+    #: requests per minute per address on public forms and the public booking API
+    public_rate_limit: str = "30 per minute"
     #: cookies only over HTTPS (set true behind TLS)
     secure_cookies: bool = False
     #: run devices as simulators (the demo station does)
@@ -84,6 +86,7 @@ class Config:
             "redis_prefix": _env("STATION_REDIS_PREFIX", "station"),
             "session_idle_minutes": int(_env("STATION_SESSION_IDLE_MINUTES", "30")),
             "login_rate_limit": _env("STATION_LOGIN_RATE_LIMIT", "10 per minute"),
+            "public_rate_limit": _env("STATION_PUBLIC_RATE_LIMIT", "30 per minute"),
             "secure_cookies": _env("STATION_SECURE_COOKIES", "0") in ("1", "true", "yes"),
             "simulate_devices": _env("STATION_SIMULATE_DEVICES", "0") in ("1", "true", "yes"),
             "sms_gateway_url": _env("STATION_SMS_GATEWAY_URL"),

@@ -7,7 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from station.auth import current_device, limiter, require_device, require_roles
+from station.auth import current_device, limiter, public_limit, require_device, require_roles
 from station.context import get_clock, get_db
 from station.errors import Forbidden
 from station.models import CHANNEL_LABELS, Channel, ClientKind, Role
@@ -17,7 +17,6 @@ from station.services.actors import Actor
 from .common import current_actor
 
 blp = Blueprint("booking", __name__, url_prefix="/api/v1", description="Appointments (预约)")
-PUBLIC_LIMIT = "30 per minute"
 
 
 class SlotSchema(Schema):
@@ -137,7 +136,7 @@ def booking_dict(a: Any, *, masked: bool = False) -> dict[str, Any]:
 
 
 @blp.route("/booking/days")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(SlotQuerySchema(only=("plate_type",)), location="query")
 @blp.response(200, DaySchema(many=True))
 def days(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -148,7 +147,7 @@ def days(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/booking/slots")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(SlotQuerySchema, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -159,7 +158,7 @@ def slots(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/booking", methods=["POST"])
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(BookingInSchema)
 @blp.response(201, BookingSchema)
 def book_online(data: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +192,7 @@ def _owned(s: Any, code: str, phone_tail: str) -> Any:
 
 
 @blp.route("/booking/<code>")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(OwnerProofSchema, location="query")
 @blp.response(200, BookingSchema)
 def show_booking(args: dict[str, Any], code: str) -> dict[str, Any]:
@@ -203,7 +202,7 @@ def show_booking(args: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 @blp.route("/booking/<code>/cancel", methods=["POST"])
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(OwnerProofSchema)
 @blp.response(200, BookingSchema)
 def cancel_booking(data: dict[str, Any], code: str) -> dict[str, Any]:
@@ -214,7 +213,7 @@ def cancel_booking(data: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 @blp.route("/booking/<code>/reschedule", methods=["POST"])
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @blp.arguments(RescheduleSchema)
 @blp.response(200, BookingSchema)
 def reschedule_booking(data: dict[str, Any], code: str) -> dict[str, Any]:

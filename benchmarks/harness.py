@@ -1,0 +1,107 @@
+"""A real station server for benchmarks: a fresh database (SQLite file or a PostgreSQL schema),
+migrated and seeded as the demo station, served by ``station serve`` in its own process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+from station import migrate
+from station.clock import SystemClock
+from station.db import Database
+from station.services import demo
+
+PG_URL = os.environ.get("STATION_BENCH_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db: Database
+    clock: SystemClock
+    demo: demo.DemoStation
+    dialect: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def station_server(backend: str, *, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Yield a running server on ``backend`` ("sqlite" or "postgresql")."""
+    with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
+        schema = None
+        if backend == "postgresql":
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            admin = sa.create_engine(PG_URL)
+            with admin.begin() as c:
+                c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        else:
+            url = f"sqlite:///{Path(tmp) / 'station.db'}"
+        migrate.upgrade(url)
+        db, clock = Database(url), SystemClock()
+        with db.write() as s:
+            seeded = demo.seed(s, clock)
+        port = free_port()
+        process_env = {**os.environ, "STATION_DATABASE_URL": url, "STATION_INSTANCE_PATH": tmp,
+                       "STATION_PORT": str(port), "STATION_SECRET_KEY": "bench",
+                       "STATION_PUBLIC_RATE_LIMIT": "100000 per minute", **(env or {})}
+        process = subprocess.Popen([sys.executable, "-m", "station.cli", "serve"], cwd=ROOT,
+                                   env=process_env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(base, process)
+            yield Server(base, db, clock, seeded, db.dialect)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            db.dispose()
+            if schema:
+                with admin.begin() as c:
+                    c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
+def _wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("server did not come up")
+
+
+def csrf_session(base: str, page: str = "/book/") -> requests.Session:
+    """A browser-like session with its CSRF token in the default headers."""
+    import re
+
+    session = requests.Session()
+    html = session.get(base + page, timeout=10).text
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+    session.headers["X-CSRFToken"] = token
+    return session
