@@ -515,3 +515,42 @@ def import_bookings(session: Session, clock: Clock, actor: Actor,
             result.refused.append({"index": index, "external_ref": ref, "code": err.code,
                                    "message": err.message_zh})
     return result
+
+
+#: columns of an import file, in the police platform's export order (header names accepted too)
+IMPORT_COLUMNS = ("external_ref", "plate_type", "plate", "vin_tail", "contact_name", "phone",
+                  "day", "starts_at")
+#: the Chinese headers of the platform's export, mapped to our field names
+IMPORT_HEADERS_ZH = {"预约编号": "external_ref", "号牌种类": "plate_type", "号牌号码": "plate",
+                     "车辆识别代号后6位": "vin_tail", "联系人": "contact_name", "手机号码": "phone",
+                     "预约日期": "day", "预约时段": "starts_at"}
+
+
+def parse_import_file(data: bytes) -> list[dict[str, Any]]:
+    """Rows of a CSV export (UTF-8 with or without BOM, or GB18030) as import records."""
+    import csv
+    import io
+
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError("import_encoding", "文件编码无法识别（应为UTF-8或GB18030的CSV）",
+                              "Unknown file encoding (expected CSV in UTF-8 or GB18030)")
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [IMPORT_HEADERS_ZH.get((f or "").strip(), (f or "").strip()) for f in reader.fieldnames or []]
+    missing = set(IMPORT_COLUMNS) - {"vin_tail"} - set(fields)
+    if missing:
+        raise ValidationError("import_columns", f"文件缺少列：{', '.join(sorted(missing))}",
+                              f"Missing columns: {', '.join(sorted(missing))}")
+    records = []
+    for row in reader:
+        values = {name: (value or "").strip() for name, value in zip(fields, row.values(), strict=False)}
+        if any(values.values()):
+            starts = values.get("starts_at", "")
+            values["starts_at"] = starts.split("-")[0].strip()  # "09:00-09:30" → "09:00"
+            records.append(values)
+    return records

@@ -79,6 +79,14 @@ def bookings_change() -> Any:
                                       int(form["capacity"]))
             elif action == "setting":
                 settings.put(s, clock, actor, form["key"], form.get("value", ""))
+            elif action == "import":
+                upload = request.files.get("file")
+                records = appointments.parse_import_file(upload.read() if upload else b"")
+                result = appointments.import_bookings(s, clock, actor, records)
+                flash(f"导入完成：成功{len(result.booked)}条，跳过重复{len(result.skipped)}条，"
+                      f"未通过{len(result.refused)}条" + "".join(
+                          f"；第{r['index'] + 2}行：{r['message']}" for r in result.refused[:10]),
+                      "info" if not result.refused else "error")
             elif action == "lift":
                 appointments.lift_block(s, clock, actor, int(form["block_id"]), form.get("reason", ""))
             else:
@@ -88,5 +96,6 @@ def bookings_change() -> Any:
     except (KeyError, ValueError):
         flash("输入的数据有误，请检查日期、时间和数字", "error")
     else:
-        flash("已保存", "info")
+        if action != "import":
+            flash("已保存", "info")
     return redirect(url_for("manager.bookings"))

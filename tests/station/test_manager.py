@@ -77,3 +77,34 @@ def test_api_calendar_capacity_figures_and_blocks(client, login, db, clock):
             day=date(2026, 11, 25), starts_at=time(9, 0), channel=Channel.WEB))
     assert booked.code
     assert client.get("/api/v1/outbox").status_code == 200
+
+
+def test_manager_imports_a_police_platform_file(client, login, db):
+    import io
+
+    token = login(Role.MANAGER)
+    csv_text = ("预约编号,号牌种类,号牌号码,车辆识别代号后6位,联系人,手机号码,预约日期,预约时段\n"
+                "12123-001,02,浙A12345,183294,张三,13812345678,2026-11-24,09:00-09:30\n"
+                "12123-002,02,浙A1234,,李四,13812345679,2026-11-24,09:00-09:30\n")
+    for encoding in ("gb18030", "utf-8-sig"):
+        response = client.post("/manager/bookings", data={
+            "csrf_token": token, "action": "import",
+            "file": (io.BytesIO(csv_text.encode(encoding)), "12123.csv")},
+            content_type="multipart/form-data", follow_redirects=True)
+        html = response.get_data(as_text=True)
+        assert "第3行" in html and "号牌" in html
+    assert "成功0条，跳过重复1条" in html  # the second upload of the same file
+    with db.read() as s:
+        stored = s.scalars(sa.select(appointments.Appointment)).all()
+        assert [(a.external_ref, a.channel, a.vin_tail) for a in stored] == [
+            ("12123-001", Channel.POLICE_APP, "183294")]
+
+
+def test_import_file_with_missing_columns_is_refused(client, login):
+    import io
+
+    token = login(Role.MANAGER)
+    response = client.post("/manager/bookings", data={
+        "csrf_token": token, "action": "import", "file": (io.BytesIO(b"plate\n"), "x.csv")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "文件缺少列" in response.get_data(as_text=True)
