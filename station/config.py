@@ -64,6 +64,8 @@ class Config:
     sms_gateway_token: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
+    #: the address owners' phones reach the server at (QR codes on tickets); default host:port
+    public_url: str = ""
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +75,9 @@ class Config:
             self.database_url = f"sqlite:///{self.instance_path / 'station.db'}"
         if not self.secret_key:
             self.secret_key = _load_or_create_secret(self.instance_path)
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -93,6 +98,7 @@ class Config:
             "sms_gateway_token": _env("STATION_SMS_GATEWAY_TOKEN", ""),
             "host": _env("STATION_HOST", "127.0.0.1"),
             "port": int(_env("STATION_PORT", "5000")),
+            "public_url": _env("STATION_PUBLIC_URL", ""),
         }
         values.update(overrides)
         return cls(**values)

@@ -25,6 +25,9 @@ visit_state_changed = station_signals.signal("visit-state-changed")
 lane_state_changed = station_signals.signal("lane-state-changed")
 #: a hardware device changed lifecycle state — the fields of ``DeviceStatus.as_dict()``
 device_state_changed = station_signals.signal("device-state-changed")
+#: a ticket was issued or its printing changed — ticket_id, label, visit_id, kiosk_id,
+#: print_state, print_error
+ticket_changed = station_signals.signal("ticket-changed")
 #: a station setting changed — key, value
 setting_changed = station_signals.signal("setting-changed")
 

@@ -8,10 +8,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
-from station.context import get_clock, get_db
+from station.context import get_clock, get_config, get_db
+from station.domain.masking import mask_plate
 from station.errors import Forbidden
-from station.models import CHANNEL_LABELS, Channel, ClientKind, Role
-from station.services import appointments, calendar, queue
+from station.models import CHANNEL_LABELS, TICKET_CATEGORY_LABELS, Channel, ClientKind, Role
+from station.services import appointments, calendar, queue, settings, tickets
 from station.services.actors import Actor
 
 from .common import current_actor
@@ -112,6 +113,13 @@ class ArrivalSchema(Schema):
     people_ahead = fields.Int()
     estimated_wait_min = fields.Int()
     reason_zh = fields.Str()
+    ticket_id = fields.Int()
+    ticket = fields.Str(metadata={"description": "the number as printed and called, e.g. A012"})
+    ticket_category = fields.Str()
+    progress_url = fields.Str()
+    print_state = fields.Str()
+    plate = fields.Str(metadata={"description": "masked"})
+    next_step = fields.Str()
 
 
 class ImportSchema(Schema):
@@ -250,13 +258,22 @@ def list_appointments(args: dict[str, Any]) -> list[dict[str, Any]]:
         return [booking_dict(a) for a in appointments.for_day(s, args["day"] or clock.today())]
 
 
-def _arrival(s: Any, checked: appointments.CheckIn) -> dict[str, Any]:
-    s.flush()
-    place = queue.place_of(s, get_clock(), checked.visit.id)
+def _arrival(s: Any, checked: appointments.CheckIn, actor: Actor) -> dict[str, Any]:
+    """Issue the ticket in the check-in's transaction and answer what the kiosk shows."""
+    clock = get_clock()
+    device = current_device()
+    ticket = tickets.issue(s, clock, actor, checked.visit, checked.queue_category,
+                           kiosk_id=device.id if device is not None else None)
+    place = queue.place_of(s, clock, checked.visit.id)
     return {"visit_id": checked.visit.id, "booking_code": checked.appointment.code,
             "arrival": checked.arrival.value if checked.arrival else None,
             "queue_category": checked.queue_category, "people_ahead": place.people_ahead,
-            "estimated_wait_min": place.estimated_wait_min, "reason_zh": place.reason_zh}
+            "estimated_wait_min": place.estimated_wait_min, "reason_zh": place.reason_zh,
+            "ticket_id": ticket.id, "ticket": ticket.label, "ticket_category":
+            TICKET_CATEGORY_LABELS[ticket.category][0],
+            "progress_url": tickets.progress_url(get_config().public_url, ticket),
+            "print_state": ticket.print_state.value, "plate": mask_plate(checked.visit.vehicle.plate),
+            "next_step": settings.get(s, "tickets.next_step")}
 
 
 def _arrival_actor() -> Actor:
@@ -270,11 +287,12 @@ def _arrival_actor() -> Actor:
 @blp.response(200, ArrivalSchema)
 def check_in(data: dict[str, Any]) -> dict[str, Any]:
     """A booked vehicle arrives: by booking code or plate (kiosk or counter)."""
+    actor = _arrival_actor()
     with get_db().write() as s:
-        checked = appointments.check_in(s, get_clock(), _arrival_actor(), code=data["code"],
+        checked = appointments.check_in(s, get_clock(), actor, code=data["code"],
                                         plate_type=data["plate_type"], plate=data["plate"],
                                         special_needs=data["special_needs"])
-        return _arrival(s, checked)
+        return _arrival(s, checked, actor)
 
 
 @blp.route("/walk-in", methods=["POST"])
@@ -285,11 +303,12 @@ def walk_in(data: dict[str, Any]) -> dict[str, Any]:
     """A vehicle without a booking: recorded as an on-site booking and queued."""
     device = current_device()
     channel = Channel.KIOSK if device is not None else Channel.COUNTER
+    actor = _arrival_actor()
     with get_db().write() as s:
-        checked = appointments.walk_in(s, get_clock(), _arrival_actor(), plate_type=data["plate_type"],
+        checked = appointments.walk_in(s, get_clock(), actor, plate_type=data["plate_type"],
                                        plate=data["plate"], channel=channel, phone=data["phone"],
                                        special_needs=data["special_needs"])
-        return _arrival(s, checked)
+        return _arrival(s, checked, actor)
 
 
 @blp.route("/appointments/import", methods=["POST"])

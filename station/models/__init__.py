@@ -31,6 +31,7 @@ from .station import (
     StationKind,
     StationSetting,
 )
+from .ticket import TICKET_CATEGORY_LABELS, PrintState, Ticket, TicketCategory
 from .user import ROLE_LABELS, ClientDevice, ClientKind, Role, User, UserRole
 from .vehicle import Vehicle
 from .visit import ActorKind, Visit, VisitCategory, VisitTransition
@@ -41,6 +42,7 @@ __all__ = [
     "ONLINE_CHANNELS",
     "ROLE_LABELS",
     "STATION_KIND_LABELS",
+    "TICKET_CATEGORY_LABELS",
     "ActorKind",
     "Appointment",
     "AppointmentStatus",
@@ -64,11 +66,14 @@ __all__ = [
     "PhoneBlock",
     "PriceItem",
     "PriceList",
+    "PrintState",
     "Role",
     "SlotCapacity",
     "SlotLoad",
     "StationKind",
     "StationSetting",
+    "Ticket",
+    "TicketCategory",
     "User",
     "UserRole",
     "Vehicle",

@@ -11,6 +11,8 @@ Namespaces:
 - ``/staff``  signed-in staff (session cookie): full data.
 - ``/lobby``  registered lobby displays and kiosks (device token in the connect ``auth``),
   or signed-in staff previewing it: masked data only (``station.services.overview``).
+- ``/progress`` an owner's phone, with the ticket's progress token in ``auth``: joins the room
+  of that one visit; masked data only. Sequence numbers are per room there.
 
 With ``STATION_REDIS_URL`` the Socket.IO message queue, the epoch and the sequence numbers
 live in Redis, so several server processes share one ordered stream per namespace.
@@ -27,9 +29,10 @@ from typing import Any
 
 from flask import Flask
 from flask_login import current_user
-from flask_socketio import SocketIO
+from flask_socketio import SocketIO, join_room
 
 from station.auth import device_from_token
+from station.errors import NotFound
 from station.jsonutil import to_jsonable
 from station.models import ClientKind
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 
 STAFF = "/staff"
 LOBBY = "/lobby"
+PROGRESS = "/progress"
 NAMESPACES = (STAFF, LOBBY)
 
 
@@ -91,22 +95,29 @@ class RealtimeHub:
             self._counter: _LocalCounter | _RedisCounter = counter
         else:
             self._counter = _LocalCounter()
-        #: namespace → function returning the namespace's full state
-        self.snapshots: dict[str, Callable[[], dict[str, Any]]] = {}
+        #: namespace → function returning the namespace's (or a room's) full state
+        self.snapshots: dict[str, Callable[..., dict[str, Any]]] = {}
         self._publish_lock = threading.Lock()
 
-    def publish(self, namespace: str, type_: str, data: dict[str, Any]) -> int:
-        """Send an event to every client of ``namespace``; returns its sequence number."""
+    @staticmethod
+    def _stream(namespace: str, room: str | None) -> str:
+        return f"{namespace}#{room}" if room else namespace
+
+    def publish(self, namespace: str, type_: str, data: dict[str, Any], *,
+                room: str | None = None) -> int:
+        """Send an event to every client of ``namespace`` (or of one ``room`` in it); returns
+        its sequence number in that stream."""
         with self._publish_lock:  # seq order == emit order within this process
-            seq = self._counter.next(namespace)
+            seq = self._counter.next(self._stream(namespace, room))
             self.socketio.emit("event", {"epoch": self.epoch, "seq": seq, "type": type_,
-                                         "data": to_jsonable(data)}, namespace=namespace)
+                                         "data": to_jsonable(data)}, namespace=namespace, to=room)
         return seq
 
-    def snapshot(self, namespace: str) -> dict[str, Any]:
+    def snapshot(self, namespace: str, room: str | None = None) -> dict[str, Any]:
         # read seq first: every event up to it is already committed, hence in the state
-        seq = self._counter.current(namespace)
-        return {"epoch": self.epoch, "seq": seq, "state": self.snapshots[namespace]()}
+        seq = self._counter.current(self._stream(namespace, room))
+        builder = self.snapshots[namespace]
+        return {"epoch": self.epoch, "seq": seq, "state": builder(room) if room else builder()}
 
 
 def _lobby_allowed(auth: Any) -> bool:
@@ -118,7 +129,7 @@ def _lobby_allowed(auth: Any) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from station.services import overview
+    from station.services import overview, tickets
 
     config = app.extensions["station.config"]
     socketio = SocketIO(app, async_mode="threading", message_queue=config.redis_url,
@@ -162,6 +173,43 @@ def init_app(app: Flask) -> None:
 
     for namespace in NAMESPACES:
         socketio.on_event("resync", lambda *_a, ns=namespace: _send_snapshot(ns), namespace=namespace)
+
+    def _progress_state(room: str) -> dict[str, Any]:
+        with db.read() as s:
+            ticket = tickets.for_visit(s, int(room.removeprefix("visit:")))
+            return overview.progress(s, clock, ticket)
+
+    hub.snapshots[PROGRESS] = _progress_state
+    progress_rooms: dict[str, str] = {}  # sid → the room of the visit it follows
+
+    def _send_progress(room: str) -> None:
+        socketio.emit("snapshot", to_jsonable(hub.snapshot(PROGRESS, room)), namespace=PROGRESS,
+                      to=_sid())
+
+    @socketio.on("connect", namespace=PROGRESS)
+    def _progress_connect(auth: Any = None) -> bool:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not token:
+            return False
+        with db.read() as s:
+            try:
+                visit_id = tickets.by_token(s, str(token)).visit_id
+            except NotFound:
+                return False
+        room = f"visit:{visit_id}"
+        join_room(room)
+        progress_rooms[_sid()] = room
+        _send_progress(room)
+        return True
+
+    @socketio.on("resync", namespace=PROGRESS)
+    def _progress_resync(*_args: Any) -> None:
+        if _sid() in progress_rooms:
+            _send_progress(progress_rooms[_sid()])
+
+    @socketio.on("disconnect", namespace=PROGRESS)
+    def _progress_disconnect(*_args: Any) -> None:
+        progress_rooms.pop(_sid(), None)
 
     connect_signals(app, hub)
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from station import signals
-from station.services.overview import public_visit
+from station.domain.journey import LABELS, VisitState
+from station.services.overview import progress_steps, public_visit
 
 if TYPE_CHECKING:
     from . import RealtimeHub
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def connect_signals(app: Flask, hub: RealtimeHub) -> None:
     db = app.extensions["station.db"]
-    from . import LOBBY, STAFF
+    from . import LOBBY, PROGRESS, STAFF
 
     def on_visit(_sender: Any, **p: Any) -> None:
         public = public_visit(p["visit_id"], p["to_state"], p["plate"])
@@ -28,6 +29,10 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
         staff.update(state_label=public["state_label"], on_site=public["on_site"])
         hub.publish(STAFF, "visit", staff)
         hub.publish(LOBBY, "visit", public)
+        state = VisitState(p["to_state"])
+        hub.publish(PROGRESS, "progress", {"state": state.value, "state_label": LABELS[state][0],
+                                           "steps": progress_steps(state)},
+                    room=f"visit:{p['visit_id']}")
 
     def on_lane(_sender: Any, **p: Any) -> None:
         data = {k: p[k] for k in ("lane_id", "station_id", "state", "reason")}
@@ -40,8 +45,12 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
     def on_setting(_sender: Any, **p: Any) -> None:
         hub.publish(STAFF, "setting", dict(p))
 
+    def on_ticket(_sender: Any, **p: Any) -> None:
+        hub.publish(STAFF, "ticket", dict(p))
+
     receivers = [(signals.visit_state_changed, on_visit), (signals.lane_state_changed, on_lane),
-                 (signals.device_state_changed, on_device), (signals.setting_changed, on_setting)]
+                 (signals.device_state_changed, on_device), (signals.setting_changed, on_setting),
+                 (signals.ticket_changed, on_ticket)]
     for signal, receiver in receivers:
         signal.connect(receiver, sender=db, weak=False)
     # keep references so the app can disconnect them (tests create many apps)

@@ -92,3 +92,44 @@ def public_overview(session: Session, clock: Clock) -> dict[str, Any]:
         "counters": [counter_dict(c) for c in lanes.all_counters(session)],
         "visits": [public_visit(v.id, v.state, v.vehicle.plate) for v in _visits_on_site(session)],
     }
+
+
+#: the stages an owner follows on the progress page, with the visit states each covers
+PROGRESS_STEPS: list[tuple[str, str, frozenset[VisitState]]] = [
+    ("已取号", "Checked in", frozenset({VisitState.CHECKED_IN})),
+    ("已交钥匙", "Keys handed over", frozenset({VisitState.KEYS_HANDED_OVER})),
+    ("窗口办理", "At the counter", frozenset({VisitState.CALLED, VisitState.REGISTERED})),
+    ("等待检测", "Waiting for a lane", frozenset({VisitState.QUEUED_FOR_LANE})),
+    ("检测中", "On the lane", frozenset({VisitState.ON_LANE})),
+    ("检测完成", "Tested", frozenset({VisitState.TESTED})),
+    ("领取结果", "Collect results", frozenset({VisitState.PAPERS_PRINTED, VisitState.KEYS_RETURNED})),
+    ("办结", "Done", frozenset({VisitState.CLOSED})),
+]
+
+
+def progress_steps(state: VisitState) -> list[dict[str, str]]:
+    current = next((i for i, (_, _, states) in enumerate(PROGRESS_STEPS) if state in states), None)
+    out = []
+    for i, (zh, en, _) in enumerate(PROGRESS_STEPS):
+        status = "todo" if current is None or i > current else "current" if i == current else "done"
+        out.append({"label": zh, "label_en": en, "status": status})
+    return out
+
+
+def progress(session: Session, clock: Clock, ticket: Any) -> dict[str, Any]:
+    """The owner's personal progress page (public: masked plate, no names or phones)."""
+    from . import queue
+
+    visit = ticket.visit
+    place = None
+    if visit.state in (VisitState.CHECKED_IN, VisitState.KEYS_HANDED_OVER):
+        place = next((p for p in queue.counter_queue(session, clock) if p.visit_id == visit.id), None)
+    return {
+        "ticket": ticket.label, "plate": mask_plate(visit.vehicle.plate),
+        "state": visit.state.value, "state_label": LABELS[visit.state][0],
+        "steps": progress_steps(visit.state), "issued_at": ticket.issued_at.isoformat(),
+        "people_ahead": place.people_ahead if place else None,
+        "estimated_wait_min": place.estimated_wait_min if place else None,
+        "station_name": settings.get(session, "station.name"),
+        "hotline": settings.get(session, "station.hotline"),
+    }

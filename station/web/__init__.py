@@ -29,7 +29,7 @@ from flask_login import login_user, logout_user
 
 from station.auth import StaffUser, limiter, require_roles
 from station.context import get_clock, get_config, get_db
-from station.services import overview, users, visits
+from station.services import overview, tickets, users, visits
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/station")
@@ -110,6 +110,15 @@ def logout() -> Any:
     logout_user()
     flash(_("已退出登录"), "info")
     return redirect(url_for("web.login"))
+
+
+@bp.route("/p/<token>")
+@limiter.limit(lambda: get_config().public_rate_limit)
+def progress_page(token: str) -> str:
+    """The owner's personal progress page, opened from the ticket's QR code (no login)."""
+    with get_db().read() as s:
+        data = overview.progress(s, get_clock(), tickets.by_token(s, token))
+    return render_template("progress.html", p=data, token=token)
 
 
 @bp.route("/staff/")

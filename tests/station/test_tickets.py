@@ -1,0 +1,136 @@
+"""Tickets: numbering per day and category, printing that never undoes a ticket, reprints,
+and the owner's progress page."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from station.devices import DeviceManager
+from station.devices.adapters import default_factories
+from station.models import PrintState, Role, Ticket
+from station.printing import PrintWorker
+from station.realtime import PROGRESS, STAFF, hub_of
+
+
+@pytest.fixture
+def kiosk(station_with_devices):
+    return {"Authorization": f"Bearer {station_with_devices.client_tokens['kiosk']}"}
+
+
+@pytest.fixture
+def station_with_devices(demo_station):
+    return demo_station
+
+
+@pytest.fixture
+def printing(db, clock, config):
+    """The runtime's device manager (simulated printer) and print worker, driven by hand."""
+    on_stop: list = []
+    devices = DeviceManager(db, clock, default_factories(simulate=True, on_stop=on_stop))
+    devices.load()
+    worker = PrintWorker(db, clock, devices, config.public_url)
+    yield worker, on_stop[0].__self__ if on_stop else None
+    devices.stop()
+    for stop in on_stop:
+        stop()
+
+
+def _walk_in(client, kiosk, plate):
+    response = client.post("/api/v1/walk-in", headers=kiosk, json={"plate_type": "02", "plate": plate})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_tickets_are_numbered_per_category_and_day(client, kiosk, clock):
+    first, second = _walk_in(client, kiosk, "浙B11111"), _walk_in(client, kiosk, "浙B22222")
+    assert (first["ticket"], second["ticket"]) == ("B001", "B002")
+    assert first["ticket_category"] == "现场" and first["plate"] == "浙B·1**11"
+    assert first["progress_url"].startswith("http://127.0.0.1:5000/p/")
+    assert first["print_state"] == "pending" and "交车区" in first["next_step"]
+
+
+def test_concurrent_issue_never_repeats_a_number(app, db, kiosk):
+    labels: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        client = app.test_client()
+        for k in range(5):
+            body = client.post("/api/v1/walk-in", headers=kiosk,
+                               json={"plate_type": "02", "plate": f"浙C{n}{k:04d}"}).get_json()
+            with lock:
+                labels.append(body["ticket"])
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(labels) == [f"B{n:03d}" for n in range(1, 31)]
+
+
+def test_printed_ticket_reads_back_from_the_simulator(client, kiosk, db, printing):
+    worker, simulator = printing
+    issued = _walk_in(client, kiosk, "浙D12345")
+    assert worker.print_pending() == 1
+    [paper] = simulator.wait_for_tickets(1, timeout=10)
+    text = "\n".join(line.text for line in paper.lines)
+    assert "B001" in text and "浙D·1**45" in text and "示范机动车检测站" in text
+    assert issued["progress_url"] in paper.qr_payloads
+    with db.read() as s:
+        assert s.scalar(sa.select(Ticket.print_state)) is PrintState.PRINTED
+
+
+def test_paper_out_keeps_the_ticket_and_alerts_staff(app, client, kiosk, db, login, printing):
+    worker, simulator = printing
+    login(Role.COUNTER)
+    staff = hub_of(app).socketio.test_client(app, namespace=STAFF, flask_test_client=client)
+    simulator.faults.paper_out = True
+    client.post("/logout", data={})  # the kiosk call below is made with its token only
+    issued = _walk_in(client, kiosk, "浙D12345")
+    assert worker.print_pending() == 0
+    status = client.get(f"/api/v1/tickets/{issued['ticket_id']}", headers=kiosk).get_json()
+    assert status["print_state"] == "failed" and "缺纸" in status["print_error"]
+    alerts = [m["args"][0]["data"] for m in staff.get_received(STAFF)
+              if m["name"] == "event" and m["args"][0]["type"] == "ticket"]
+    assert alerts[-1]["print_state"] == "failed" and alerts[-1]["label"] == "B001"
+    simulator.faults.paper_out = False
+    h = {"X-CSRFToken": login(Role.COUNTER)}
+    assert client.post(f"/api/v1/tickets/{issued['ticket_id']}/reprint", headers=h).status_code == 200
+    worker.devices.tick()  # the printer is retried after its backoff …
+    worker.clock.advance(seconds=5)
+    worker.devices.tick()
+    assert worker.print_pending() == 1
+    assert simulator.wait_for_tickets(1, timeout=10)
+
+
+def test_progress_page_and_live_updates(app, client, kiosk, db, clock, login):
+    issued = _walk_in(client, kiosk, "浙D12345")
+    token = issued["progress_url"].rsplit("/", 1)[1]
+    page = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "B001" in page and "浙D·1**45" in page and "浙D12345" not in page
+    assert client.get("/p/not-a-token").status_code == 404
+    data = client.get(f"/api/v1/progress/{token}").get_json()
+    assert data["state"] == "checked_in" and data["people_ahead"] == 0
+    assert [s["status"] for s in data["steps"]][:2] == ["current", "todo"]
+    owner = hub_of(app).socketio.test_client(app, namespace=PROGRESS, auth={"token": token})
+    assert owner.is_connected(PROGRESS)
+    assert not hub_of(app).socketio.test_client(app, namespace=PROGRESS,
+                                                auth={"token": "x"}).is_connected(PROGRESS)
+    other = _walk_in(client, kiosk, "浙D54321")
+    h = {"X-CSRFToken": login(Role.MANAGER)}
+    client.post(f"/api/v1/visits/{other['visit_id']}/transitions", headers=h,
+                json={"to_state": "keys_handed_over"})
+    client.post(f"/api/v1/visits/{issued['visit_id']}/transitions", headers=h,
+                json={"to_state": "keys_handed_over"})
+    received = owner.get_received(PROGRESS)
+    [snapshot] = [m["args"][0] for m in received if m["name"] == "snapshot"]
+    events = [m["args"][0] for m in received if m["name"] == "event"]
+    assert [e["data"]["state"] for e in events] == ["keys_handed_over"]  # only this visit's
+    assert events[0]["seq"] == snapshot["seq"] + 1
+    assert events[0]["data"]["steps"][1]["status"] == "current"
+    text = str(received)
+    assert "浙D12345" not in text and "浙D54321" not in text
