@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
 from station.context import get_clock, get_config, get_db
 from station.domain.masking import mask_plate
-from station.errors import Forbidden
+from station.errors import Conflict, Forbidden
 from station.models import CHANNEL_LABELS, TICKET_CATEGORY_LABELS, Channel, ClientKind, Role
 from station.services import appointments, calendar, queue, settings, tickets
 from station.services.actors import Actor
@@ -276,6 +276,12 @@ def _arrival(s: Any, checked: appointments.CheckIn, actor: Actor) -> dict[str, A
             "next_step": settings.get(s, "tickets.next_step")}
 
 
+def _require_open(s: Any) -> None:
+    state = calendar.open_now(s, get_clock())
+    if not state["open"]:
+        raise Conflict("station_closed", state["message_zh"], state["message_en"])
+
+
 def _arrival_actor() -> Actor:
     device = current_device()
     return Actor.device(device) if device is not None else current_actor()
@@ -289,6 +295,7 @@ def check_in(data: dict[str, Any]) -> dict[str, Any]:
     """A booked vehicle arrives: by booking code or plate (kiosk or counter)."""
     actor = _arrival_actor()
     with get_db().write() as s:
+        _require_open(s)
         checked = appointments.check_in(s, get_clock(), actor, code=data["code"],
                                         plate_type=data["plate_type"], plate=data["plate"],
                                         special_needs=data["special_needs"])
@@ -305,6 +312,7 @@ def walk_in(data: dict[str, Any]) -> dict[str, Any]:
     channel = Channel.KIOSK if device is not None else Channel.COUNTER
     actor = _arrival_actor()
     with get_db().write() as s:
+        _require_open(s)
         checked = appointments.walk_in(s, get_clock(), actor, plate_type=data["plate_type"],
                                        plate=data["plate"], channel=channel, phone=data["phone"],
                                        special_needs=data["special_needs"])

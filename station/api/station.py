@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 from station.auth import require_roles
 from station.context import get_clock, get_db
 from station.models import OpenState, Role
+from station.services import calendar, overview
 from station.services import lanes as lane_service
-from station.services import overview
 from station.services import settings as settings_service
 
 from .common import current_actor
@@ -91,6 +91,22 @@ def station_info() -> dict[str, Any]:
     """Public facts shown on the kiosk and the lobby display (明码标价, 投诉电话)."""
     with get_db().read() as s:
         return overview.public_station(s, get_clock())
+
+
+class OpenNowSchema(Schema):
+    open = fields.Bool()
+    opens_at = fields.Str(allow_none=True)
+    closes_at = fields.Str(allow_none=True)
+    message_zh = fields.Str()
+    message_en = fields.Str()
+
+
+@blp.route("/station/open")
+@blp.response(200, OpenNowSchema)
+def open_now() -> dict[str, Any]:
+    """Is the station serving now (the kiosk shows the closed-hours message otherwise)?"""
+    with get_db().read() as s:
+        return calendar.open_now(s, get_clock())
 
 
 @blp.route("/lanes")

@@ -214,3 +214,24 @@ def bookable_days(session: Session, clock: Clock, vehicle_class: str) -> list[di
 def upcoming_exceptions(session: Session, since: date) -> list[CalendarException]:
     return list(session.scalars(sa.select(CalendarException).where(CalendarException.day >= since)
                                 .order_by(CalendarException.day)))
+
+
+def open_now(session: Session, clock: Clock) -> dict[str, Any]:
+    """Is the station serving now? With the hours of today and a message for the kiosk."""
+    local = clock.local()
+    hours = hours_on(session, local.date())
+    if hours is None:
+        reason = closed_reason(session, local.date()) or "今日不营业"
+        return {"open": False, "message_zh": f"今日不营业（{reason}）",
+                "message_en": "The station is closed today", "opens_at": None, "closes_at": None}
+    now = local.time()
+    out = {"opens_at": hours.opens_at.strftime("%H:%M"), "closes_at": hours.closes_at.strftime("%H:%M")}
+    if now < hours.opens_at or now >= hours.closes_at:
+        return {"open": False, **out,
+                "message_zh": f"营业时间 {out['opens_at']}–{out['closes_at']}，现在不能取号",
+                "message_en": f"Opening hours {out['opens_at']}–{out['closes_at']}: no tickets now"}
+    if hours.lunch_from and hours.lunch_until and hours.lunch_from <= now < hours.lunch_until:
+        until = hours.lunch_until.strftime("%H:%M")
+        return {"open": False, **out, "message_zh": f"午休中，{until}后可取号",
+                "message_en": f"Lunch break: tickets again from {until}"}
+    return {"open": True, **out, "message_zh": "", "message_en": ""}

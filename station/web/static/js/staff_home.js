@@ -63,6 +63,18 @@
           state.visits.push({id: data.visit_id, plate: data.plate, serial: data.serial,
                              state: data.to_state, state_label: data.state_label});
         }
+      } else if (type === "ticket") {
+        var alerts = document.getElementById("alerts");
+        var id = "ticket-alert-" + data.ticket_id;
+        var existing = document.getElementById(id);
+        if (existing) existing.remove();
+        if (data.print_state === "failed") {
+          var box = el("div", "alert", "取号票 " + data.label + " 打印失败：" + (data.print_error || "") +
+                       "。号码已发出，可在窗口补打。");
+          box.id = id; box.setAttribute("role", "alert");
+          alerts.prepend(box);
+        }
+        return;
       } else if (type === "device") {
         state.devices = state.devices.filter(function (d) { return d.id !== data.id; });
         state.devices.push(data);
