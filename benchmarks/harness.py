@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +43,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def station_server(backend: str, *, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """Yield a running server on ``backend`` ("sqlite" or "postgresql")."""
+def station_server(backend: str, *, env: dict[str, str] | None = None,
+                   prepare: Callable[[Database, SystemClock], object] | None = None) -> Iterator[Server]:
+    """Yield a running server on ``backend`` ("sqlite" or "postgresql"); ``prepare`` runs on
+    the seeded database before the server starts."""
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
         schema = None
         if backend == "postgresql":
@@ -59,6 +61,8 @@ def station_server(backend: str, *, env: dict[str, str] | None = None) -> Iterat
         db, clock = Database(url), SystemClock()
         with db.write() as s:
             seeded = demo.seed(s, clock)
+        if prepare is not None:
+            prepare(db, clock)
         port = free_port()
         process_env = {**os.environ, "STATION_DATABASE_URL": url, "STATION_INSTANCE_PATH": tmp,
                        "STATION_PORT": str(port), "STATION_SECRET_KEY": "bench",
@@ -105,3 +109,16 @@ def csrf_session(base: str, page: str = "/book/") -> requests.Session:
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
     session.headers["X-CSRFToken"] = token
     return session
+
+
+def open_around_the_clock(db: Database, clock: SystemClock) -> None:
+    """Benchmarks run at any hour: every day 00:00–23:59, no lunch break."""
+    from datetime import time as tod
+
+    from station.services import calendar
+    from station.services.actors import Actor
+
+    with db.write() as s:
+        for weekday in range(7):
+            calendar.set_hours(s, clock, Actor.system("bench"), weekday, closed=False,
+                               opens_at=tod(0, 0), closes_at=tod(23, 59))

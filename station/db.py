@@ -20,6 +20,7 @@ Services receive a ``Session`` and never commit; the caller owns the transaction
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,6 +78,10 @@ class Database:
         self.sqlite = is_sqlite(url)
         write_bind = self.engine.execution_options(station_begin="IMMEDIATE") if self.sqlite else self.engine
         self._write = sessionmaker(write_bind, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue on a lock instead of
+        # inside SQLite, whose busy handler polls with sleeps of up to 100 ms (a long latency
+        # tail under load); other processes still wait in the busy timeout.
+        self._write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         #: callbacks run after a write transaction commits (signals to realtime clients)
         self.after_commit_hooks: list[Callable[[Session], None]] = []
@@ -88,17 +93,24 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on any error."""
-        session = self._write()
-        session.info["db"] = self
+        lock = self._write_lock
+        if lock is not None:
+            lock.acquire()
         try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+            session = self._write()
+            session.info["db"] = self
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                pending = session.info.pop("after_commit", [])
+                session.close()
         finally:
-            pending = session.info.pop("after_commit", [])
-            session.close()
+            if lock is not None:
+                lock.release()
         for callback in pending:
             callback()
 

@@ -59,19 +59,18 @@ class PrintWorker:
         """Print every pending ticket of today once; returns how many were printed."""
         with self.db.read() as s:
             pending = tickets.pending(s, self.clock)
-        return sum(self.print_one(ticket_id) for ticket_id in pending)
+            # one queue computation for the whole batch, not one per ticket
+            places = {p.visit_id: p for p in queue.counter_queue(s, self.clock)} if pending else {}
+        return sum(self.print_one(ticket_id, places) for ticket_id in pending)
 
-    def print_one(self, ticket_id: int) -> bool:
+    def print_one(self, ticket_id: int, places: dict[int, queue.QueuePlace] | None = None) -> bool:
         with self.db.read() as s:
             ticket = tickets.get(s, ticket_id)
             printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
-            try:
-                place = queue.place_of(s, self.clock, ticket.visit_id)
-                ahead, wait = place.people_ahead, place.estimated_wait_min
-            except Exception:  # called already, or left the queue: print without a place
-                ahead, wait = 0, 0
+            place = (places or {}).get(ticket.visit_id)  # none: called already, print no place
             paper = tickets.printout(s, self.clock, ticket, self.public_url,
-                                     people_ahead=ahead, estimated_wait_min=wait)
+                                     people_ahead=place.people_ahead if place else 0,
+                                     estimated_wait_min=place.estimated_wait_min if place else 0)
         error: str | None = None
         if printer is None:
             error = "没有配置取号打印机"

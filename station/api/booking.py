@@ -258,22 +258,27 @@ def list_appointments(args: dict[str, Any]) -> list[dict[str, Any]]:
         return [booking_dict(a) for a in appointments.for_day(s, args["day"] or clock.today())]
 
 
-def _arrival(s: Any, checked: appointments.CheckIn, actor: Actor) -> dict[str, Any]:
-    """Issue the ticket in the check-in's transaction and answer what the kiosk shows."""
-    clock = get_clock()
+def _issue(s: Any, checked: appointments.CheckIn, actor: Actor) -> dict[str, Any]:
+    """Issue the ticket in the check-in's transaction; what the kiosk shows besides the place."""
     device = current_device()
-    ticket = tickets.issue(s, clock, actor, checked.visit, checked.queue_category,
+    ticket = tickets.issue(s, get_clock(), actor, checked.visit, checked.queue_category,
                            kiosk_id=device.id if device is not None else None)
-    place = queue.place_of(s, clock, checked.visit.id)
     return {"visit_id": checked.visit.id, "booking_code": checked.appointment.code,
             "arrival": checked.arrival.value if checked.arrival else None,
-            "queue_category": checked.queue_category, "people_ahead": place.people_ahead,
-            "estimated_wait_min": place.estimated_wait_min, "reason_zh": place.reason_zh,
-            "ticket_id": ticket.id, "ticket": ticket.label, "ticket_category":
-            TICKET_CATEGORY_LABELS[ticket.category][0],
+            "queue_category": checked.queue_category, "ticket_id": ticket.id,
+            "ticket": ticket.label, "ticket_category": TICKET_CATEGORY_LABELS[ticket.category][0],
             "progress_url": tickets.progress_url(get_config().public_url, ticket),
             "print_state": ticket.print_state.value, "plate": mask_plate(checked.visit.vehicle.plate),
             "next_step": settings.get(s, "tickets.next_step")}
+
+
+def _with_place(arrival: dict[str, Any]) -> dict[str, Any]:
+    """Add the place in the queue, read after the commit (outside the write transaction)."""
+    with get_db().read() as s:
+        place = queue.place_of(s, get_clock(), arrival["visit_id"])
+    arrival.update(people_ahead=place.people_ahead, estimated_wait_min=place.estimated_wait_min,
+                   reason_zh=place.reason_zh)
+    return arrival
 
 
 def _require_open(s: Any) -> None:
@@ -294,12 +299,14 @@ def _arrival_actor() -> Actor:
 def check_in(data: dict[str, Any]) -> dict[str, Any]:
     """A booked vehicle arrives: by booking code or plate (kiosk or counter)."""
     actor = _arrival_actor()
-    with get_db().write() as s:
+    with get_db().read() as s:  # a check, outside the write transaction
         _require_open(s)
+    with get_db().write() as s:
         checked = appointments.check_in(s, get_clock(), actor, code=data["code"],
                                         plate_type=data["plate_type"], plate=data["plate"],
                                         special_needs=data["special_needs"])
-        return _arrival(s, checked, actor)
+        arrival = _issue(s, checked, actor)
+    return _with_place(arrival)
 
 
 @blp.route("/walk-in", methods=["POST"])
@@ -311,12 +318,14 @@ def walk_in(data: dict[str, Any]) -> dict[str, Any]:
     device = current_device()
     channel = Channel.KIOSK if device is not None else Channel.COUNTER
     actor = _arrival_actor()
-    with get_db().write() as s:
+    with get_db().read() as s:  # a check, outside the write transaction
         _require_open(s)
+    with get_db().write() as s:
         checked = appointments.walk_in(s, get_clock(), actor, plate_type=data["plate_type"],
                                        plate=data["plate"], channel=channel, phone=data["phone"],
                                        special_needs=data["special_needs"])
-        return _arrival(s, checked, actor)
+        arrival = _issue(s, checked, actor)
+    return _with_place(arrival)
 
 
 @blp.route("/appointments/import", methods=["POST"])

@@ -13,14 +13,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from station.clock import Clock
 from station.domain import priority
 from station.domain.journey import WAITING_FOR_COUNTER, VisitState
 from station.domain.masking import mask_plate
 from station.errors import NotFound
-from station.models import Appointment, Counter, OpenState, Visit, VisitCategory, VisitTransition
+from station.models import (
+    Appointment,
+    Counter,
+    OpenState,
+    Vehicle,
+    Visit,
+    VisitCategory,
+    VisitTransition,
+)
 
 from . import settings
 
@@ -59,30 +67,36 @@ class QueuePlace:
         return out
 
 
-def _waiting(session: Session) -> list[tuple[Visit, datetime | None]]:
-    rows = session.execute(
-        sa.select(Visit, Appointment.slot_start)
+def _waiting(session: Session) -> list[sa.Row[Any]]:
+    """The waiting visits as plain rows (no ORM objects: this runs on every check-in)."""
+    return list(session.execute(
+        sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs, Vehicle.plate,
+                  Appointment.slot_start)
+        .join(Vehicle, Vehicle.id == Visit.vehicle_id)
         .outerjoin(Appointment, Appointment.visit_id == Visit.id)
-        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None)))
-    return [(visit, slot_start) for visit, slot_start in rows]
+        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None))))
 
 
 def average_service_minutes(session: Session, clock: Clock) -> float:
     """Mean of the last counter services today (call → leaving the counter), else the default."""
     start, _ = clock.day_bounds(clock.today())
-    called = aliased(VisitTransition)
-    call_at = (sa.select(called.at).where(called.visit_id == VisitTransition.visit_id,
-                                          called.to_state == VisitState.CALLED,
-                                          called.id < VisitTransition.id)
-               .order_by(called.id.desc()).limit(1).scalar_subquery())
     rows = session.execute(
-        sa.select(VisitTransition.at, call_at)
-        .where(VisitTransition.from_state == VisitState.CALLED, VisitTransition.at >= start)
-        .order_by(VisitTransition.id.desc()).limit(SERVICE_SAMPLE)).all()
-    durations = [(end - begin).total_seconds() / 60 for end, begin in rows if begin is not None]
+        sa.select(VisitTransition.visit_id, VisitTransition.to_state, VisitTransition.from_state,
+                  VisitTransition.at)
+        .where(VisitTransition.at >= start, sa.or_(VisitTransition.to_state == VisitState.CALLED,
+                                                   VisitTransition.from_state == VisitState.CALLED))
+        .order_by(VisitTransition.id)).all()
+    called_at: dict[int, datetime] = {}
+    durations: list[float] = []
+    for visit_id, to_state, from_state, at in rows:
+        if from_state is VisitState.CALLED and visit_id in called_at:
+            durations.append((at - called_at.pop(visit_id)).total_seconds() / 60)
+        if to_state is VisitState.CALLED:
+            called_at[visit_id] = at
     if not durations:
         return float(settings.get(session, "queue.default_service_minutes"))
-    return sum(durations) / len(durations)
+    recent = durations[-SERVICE_SAMPLE:]
+    return sum(recent) / len(recent)
 
 
 def open_counters(session: Session) -> int:
@@ -99,21 +113,21 @@ def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
     """Everyone waiting for a counter, in the order they will be called."""
     now = clock.now()
     rows = _waiting(session)
-    by_id = {visit.id: visit for visit, _ in rows}
+    by_id = {row.id: row for row in rows}
     entries = [priority.Waiting(
-        id=visit.id, category=visit.category.value, arrived_at=visit.arrived_at,
+        id=row.id, category=row.category.value, arrived_at=row.arrived_at,
         # an on-site booking has a record but no slot: only a booking made ahead has one
-        slot_start=slot_start if visit.category is VisitCategory.BOOKED else None,
-        special_needs=visit.special_needs) for visit, slot_start in rows]
+        slot_start=row.slot_start if row.category is VisitCategory.BOOKED else None,
+        special_needs=row.special_needs) for row in rows]
     service, counters = average_service_minutes(session, clock), open_counters(session)
     out = []
     for position in priority.order(entries, now, policy_config(session)):
-        visit = by_id[position.id]
+        row = by_id[position.id]
         ahead = position.rank - 1
         out.append(QueuePlace(
-            visit_id=visit.id, rank=position.rank, plate=visit.vehicle.plate,
-            category=visit.category.value, arrived_at=visit.arrived_at,
-            waited_min=int((now - visit.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
+            visit_id=row.id, rank=position.rank, plate=row.plate,
+            category=row.category.value, arrived_at=row.arrived_at,
+            waited_min=int((now - row.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
             estimated_wait_min=estimate_wait_min(ahead, service, counters),
             reason_code=position.reason_code.value, reason_zh=position.reason_zh,
             reason_en=position.reason_en))

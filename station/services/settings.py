@@ -102,9 +102,13 @@ def _definition(key: str) -> Setting:
 
 
 def get(session: Session, key: str) -> Any:
+    """The value in force; read once per session (a transaction reads a setting many times)."""
     definition = _definition(key)
-    row = session.get(StationSetting, key)
-    return definition.default if row is None else row.value
+    cache = session.info.setdefault("settings", {})
+    if key not in cache:
+        row = session.get(StationSetting, key)
+        cache[key] = definition.default if row is None else row.value
+    return cache[key]
 
 
 def all_values(session: Session) -> dict[str, Any]:
@@ -117,6 +121,7 @@ def put(session: Session, clock: Clock, actor: Actor, key: str, value: Any) -> A
     value = definition.coerce(value)
     row = session.get(StationSetting, key)
     old = definition.default if row is None else row.value
+    session.info.get("settings", {}).pop(key, None)
     if row is None:
         row = StationSetting(key=key, value=value, updated_at=clock.now(), updated_by=actor.id)
         session.add(row)

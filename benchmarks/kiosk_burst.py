@@ -1,0 +1,113 @@
+"""8 kiosks issue 200 tickets at once through the HTTP API, each printing to its own printer
+simulator.
+
+    python benchmarks/kiosk_burst.py [--db sqlite|postgresql|both] [--kiosks 8] [--tickets 200]
+
+A real ``station serve`` process (its runtime prints every ticket on the kiosk's simulated
+ESC/POS printer). Each kiosk thread sends walk-ins back to back; the latency measured is that
+of the issue call (the ticket exists when it answers), not of printing, which follows after
+commit. Duplicates are ticket numbers handed out twice.
+Last line: RESULT kiosk_burst db=<name> tickets=<n> duplicates=<n> p99_ms=<float>
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
+from benchmarks.harness import open_around_the_clock, station_server
+from station.models import ClientKind, DeviceKind, HardwareDevice, PrintState, Ticket
+from station.services import users
+from station.services.actors import Actor
+
+PRINT_WAIT_S = 120
+
+
+def _kiosks(count: int, tokens: list[str]):
+    def prepare(db, clock) -> None:
+        open_around_the_clock(db, clock)
+        with db.write() as s:
+            for n in range(count):
+                device, token = users.register_client_device(
+                    s, clock, Actor.system("bench"), kind=ClientKind.KIOSK, name=f"压测取号机{n + 1}")
+                s.add(HardwareDevice(kind=DeviceKind.TICKET_PRINTER, name=f"压测打印机{n + 1}",
+                                     simulated=True, config={"connection": "network"},
+                                     client_device_id=device.id, created_at=clock.now()))
+                tokens.append(token)
+    return prepare
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def burst(backend: str, kiosks: int, total: int) -> str:
+    tokens: list[str] = []
+    with station_server(backend, prepare=_kiosks(kiosks, tokens)) as server:
+        latencies: list[float] = []
+        labels: list[str] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(kiosks)
+
+        def kiosk(n: int) -> None:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {tokens[n]}"
+            barrier.wait()
+            for k in range(n, total, kiosks):
+                body = {"plate_type": "02", "plate": f"浙{chr(ord('A') + n)}{k:05d}"}
+                started = time.perf_counter()
+                response = session.post(server.url + "/api/v1/walk-in", json=body, timeout=60)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    if response.status_code == 201:
+                        latencies.append(elapsed)
+                        labels.append(response.json()["ticket"])
+                    else:
+                        errors.append(f"{response.status_code} {response.text[:120]}")
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(kiosks)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        deadline = time.monotonic() + PRINT_WAIT_S
+        while time.monotonic() < deadline:  # printing follows after commit
+            with server.db.read() as s:
+                states = Counter(s.scalars(sa.select(Ticket.print_state)))
+            if not states.get(PrintState.PENDING):
+                break
+            time.sleep(0.5)
+        duplicates = sum(n - 1 for n in Counter(labels).values() if n > 1)
+        p99 = percentile(latencies, 0.99) if latencies else float("nan")
+        print(f"{backend}: {len(labels)} tickets from {kiosks} kiosks in {wall:.2f} s; issue latency "
+              f"median {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max "
+              f"{max(latencies):.1f} ms; errors {len(errors)} {errors[:3]}; print states "
+              f"{ {k.value: v for k, v in states.items()} }")
+        return f"RESULT kiosk_burst db={server.dialect} tickets={len(labels)} duplicates={duplicates} p99_ms={p99:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--kiosks", type=int, default=8)
+    parser.add_argument("--tickets", type=int, default=200)
+    args = parser.parse_args()
+    for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
+        print(burst(backend, args.kiosks, args.tickets), flush=True)
+
+
+if __name__ == "__main__":
+    main()
