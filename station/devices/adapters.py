@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from drivers.errors import DeviceReportedError
+from drivers.camera import Camera, CameraState
+from drivers.errors import DeviceReportedError, DeviceTimeout
 from drivers.led import Display
 from drivers.led.factory import BusPool, create_display
 from drivers.printer import TicketPrinter
@@ -54,6 +55,31 @@ class LedHandle:
 
     def close(self) -> None:
         self.display.close()
+
+
+class CameraHandle:
+    """A lane camera (工位摄像头): healthy while frames arrive."""
+
+    #: how long opening waits for the first frame
+    OPEN_TIMEOUT_S = 10.0
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+
+    def open(self) -> None:
+        self.camera.start()
+        if not self.camera.wait_state(CameraState.LIVE, timeout=self.OPEN_TIMEOUT_S):
+            raise DeviceTimeout(f"no picture: {self.camera.last_error or 'timeout'}",
+                                device=self.camera.config.name)
+
+    def check(self) -> str | None:
+        if self.camera.state is not CameraState.LIVE:
+            raise DeviceTimeout(f"no picture: {self.camera.last_error or self.camera.state.value}",
+                                device=self.camera.config.name)
+        return None
+
+    def close(self) -> None:
+        self.camera.stop()
 
 
 class PrinterHandle:
@@ -112,4 +138,19 @@ def default_factories(*, simulate: bool,
             settings["url"] = link.url
         return LedHandle(create_display(settings, buses=led_buses))
 
-    return {DeviceKind.TICKET_PRINTER: printer, DeviceKind.LED_DISPLAY: led}
+    def camera(config: DeviceConfig) -> DeviceHandle:
+        settings = {"name": config.name, **config.config}
+        if simulate or config.simulated:
+            from simulators.camera import LaneScene, LaneSimulator, named_script
+
+            scene = LaneScene()
+            duration = float(settings.pop("sim_duration_s", 600))
+            seed = int(settings.pop("sim_seed", config.id))
+            lane = LaneSimulator(scene, named_script("demo", scene, duration, seed),
+                                 duration=duration, seed=seed)
+            settings["source"] = lane.source(float(settings.get("fps", 10)), loop=True,
+                                             realtime=True)
+        return CameraHandle(Camera(settings))
+
+    return {DeviceKind.TICKET_PRINTER: printer, DeviceKind.LED_DISPLAY: led,
+            DeviceKind.CAMERA: camera}

@@ -107,7 +107,12 @@ def seed(session: Session, clock: Clock) -> DemoStation:
     session.flush()
     diesel = session.scalar(sa.select(LaneStation).join(Lane).where(
         Lane.number == 2, LaneStation.kind == StationKind.EMISSION_DIESEL))
+    lanes = session.scalars(sa.select(Lane).order_by(Lane.number)).all()
     devices = [
+        HardwareDevice(kind=DeviceKind.CAMERA, name=f"{lane.number}号线摄像头", simulated=True,
+                       config={"fps": 5}, lane_station_id=lane.stations[0].id, created_at=now)
+        for lane in lanes
+    ] + [
         HardwareDevice(kind=DeviceKind.TICKET_PRINTER, name="取号机1打印机", simulated=True,
                        config={"connection": "network"}, client_device_id=kiosk.id, created_at=now),
         HardwareDevice(kind=DeviceKind.SMOKE_METER, name="2号线不透光烟度计", simulated=True,

@@ -76,3 +76,23 @@ def test_bad_led_configuration_fails(db, clock):
     assert manager.statuses()[0].state is DeviceState.FAILED
     for stop in on_stop:
         stop()
+
+
+def test_simulated_camera_comes_live_and_goes_offline(db, clock):
+    with db.write() as s:
+        s.add(HardwareDevice(kind=DeviceKind.CAMERA, name="1号线摄像头", simulated=True,
+                             config={"fps": 10}, created_at=clock.now()))
+    on_stop: list = []
+    manager = _manager(db, clock, on_stop)
+    try:
+        manager.load()
+        [status] = manager.statuses()
+        assert status.state is DeviceState.READY
+        camera = manager.handle(status.id).camera
+        assert camera.wait_frame(timeout=10) is not None
+        camera.config.source.faults.offline = True  # the simulated camera drops off
+        assert camera.wait_state(camera.state.__class__.OFFLINE, timeout=15)
+        manager.tick()
+        assert manager.status(status.id).state is DeviceState.RETRYING
+    finally:
+        manager.stop()

@@ -8,7 +8,16 @@ from click.testing import CliRunner
 from station import create_app, runtime
 from station.cli import main
 from station.config import Config
-from station.models import ClientDevice, Counter, Lane, LaneStation, PriceList, StationKind, User
+from station.models import (
+    ClientDevice,
+    Counter,
+    HardwareDevice,
+    Lane,
+    LaneStation,
+    PriceList,
+    StationKind,
+    User,
+)
 from station.services import demo
 from station.testing import disconnect_app
 
@@ -50,6 +59,7 @@ def test_demo_seed_builds_the_demo_station(db, clock, demo_station):
         assert s.scalar(sa.select(sa.func.count()).select_from(User)) == len(demo.DEMO_STAFF)
         assert s.scalar(sa.select(sa.func.count()).select_from(ClientDevice)) == 2
         assert s.scalar(sa.select(sa.func.count()).select_from(LaneStation)) == 19
+        assert s.scalar(sa.select(sa.func.count()).select_from(HardwareDevice)) == 3 + 1 + 1 + 4
     assert set(demo_station.client_tokens) == {"kiosk", "lobby_display"}
     with db.write() as s:
         try:
