@@ -36,8 +36,9 @@ def main(verbose: bool) -> None:
     """机动车检测站运营服务器 — the station server."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not verbose:  # one line per job run or migration step is noise in a station's log
+        for noisy in ("alembic", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.group()
