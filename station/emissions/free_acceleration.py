@@ -149,18 +149,28 @@ class InvalidReason:
 
 
 @dataclass(frozen=True)
-class AccelerationRun:
-    """One detected free acceleration."""
+class DetectedAcceleration:
+    """One free acceleration as found in the stream."""
 
-    kind: RunKind
-    #: 1-based number within its kind (purge 1, 2, 3 …; measure 1, 2, 3)
-    number: int
     started_at: datetime
     ended_at: datetime
     peak_k_m1: float
     peak_n_pct: float
     max_rpm: int
     reached_governed: bool
+
+
+@dataclass(frozen=True)
+class AccelerationRun(DetectedAcceleration):
+    """A detected free acceleration counted by the test as a purge or a measurement."""
+
+    kind: RunKind
+    #: 1-based number within its kind (purge 1, 2, 3 …; measure 1, 2, 3)
+    number: int
+
+    @classmethod
+    def of(cls, detected: DetectedAcceleration, kind: RunKind, number: int) -> AccelerationRun:
+        return cls(**vars(detected), kind=kind, number=number)
 
 
 @dataclass(frozen=True)
@@ -225,9 +235,8 @@ class AccelerationDetector:
         self._max_rpm = 0
         self._governed_before_release = False
 
-    def feed(self, sample: SmokeSample) -> tuple[datetime, datetime, float, float, int, bool] | None:
-        """Consume one reading; return (start, end, peak k, peak N, max rpm, governed) when an
-        acceleration has just ended."""
+    def feed(self, sample: SmokeSample) -> DetectedAcceleration | None:
+        """Consume one reading; return the acceleration it has just ended, if any."""
         finished = None
         if self.phase is EnginePhase.SETTLING and sample.rpm >= self._config.acceleration_start_rpm:
             # the next acceleration began before idle held: close this one where it was released
@@ -254,18 +263,19 @@ class AccelerationDetector:
                 finished = self._finish(sample.at)
         return finished
 
-    def _finish(self, ended_at: datetime) -> tuple[datetime, datetime, float, float, int, bool]:
-        run = (
-            self._started_at,
-            ended_at,
-            self._peak_k,
-            self._peak_n,
-            self._max_rpm,
-            self._governed_before_release,
+    def _finish(self, ended_at: datetime) -> DetectedAcceleration:
+        assert self._started_at is not None
+        detected = DetectedAcceleration(
+            started_at=self._started_at,
+            ended_at=ended_at,
+            peak_k_m1=self._peak_k,
+            peak_n_pct=self._peak_n,
+            max_rpm=self._max_rpm,
+            reached_governed=self._governed_before_release,
         )
         self.phase = EnginePhase.IDLE
         self._reset_run()
-        return run  # type: ignore[return-value]
+        return detected
 
 
 class FreeAccelerationTest:
@@ -422,12 +432,10 @@ class FreeAccelerationTest:
             return None
         if self._detector.phase is EnginePhase.IDLE and sample.rpm <= self.config.idle_rpm_max:
             self._idle_rpms.append(sample.rpm)
-        finished = self._detector.feed(sample)
+        detected = self._detector.feed(sample)
         if self._detector.phase is not EnginePhase.IDLE:
             self._purge_rejected = False
-        if finished is None:
-            return None
-        return self._count(*finished)
+        return None if detected is None else self._count(detected)
 
     def abort(self, reason_zh: str, reason_en: str) -> None:
         """Stop the test (vehicle unfit, meter offline …); no result is produced."""
@@ -438,45 +446,26 @@ class FreeAccelerationTest:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _count(
-        self,
-        started_at: datetime,
-        ended_at: datetime,
-        peak_k: float,
-        peak_n: float,
-        max_rpm: int,
-        governed: bool,
-    ) -> AccelerationRun | None:
+    def _count(self, detected: DetectedAcceleration) -> AccelerationRun | None:
         if self.step is TestStep.PURGE:
-            if not governed:
+            if not detected.reached_governed:
                 self._purge_rejected = True  # a half-hearted purge does not clear the exhaust
                 return None
-            run = AccelerationRun(
-                RunKind.PURGE, self.purge_count + 1, started_at, ended_at, peak_k, peak_n, max_rpm, True
-            )
+            run = AccelerationRun.of(detected, RunKind.PURGE, self.purge_count + 1)
             self.runs.append(run)
             if self.purge_count >= self.config.min_purge_accelerations:
                 self._move(TestStep.MEASURE)
             return run
-        run = AccelerationRun(
-            RunKind.MEASURE,
-            len(self.measured_runs) + 1,
-            started_at,
-            ended_at,
-            peak_k,
-            peak_n,
-            max_rpm,
-            governed,
-        )
+        run = AccelerationRun.of(detected, RunKind.MEASURE, len(self.measured_runs) + 1)
         self.runs.append(run)
-        if not governed:
+        if not run.reached_governed:
             self._reasons.append(
                 InvalidReason(
                     "governed_speed_not_reached",
-                    f"第{run.number}次测量加速未达到额定转速（最高 {max_rpm} r/min，"
+                    f"第{run.number}次测量加速未达到额定转速（最高 {run.max_rpm} r/min，"
                     f"要求 ≥ {self.governed_rpm_min} r/min）",
                     f"measured acceleration {run.number} did not reach governed speed "
-                    f"(max {max_rpm} r/min, needs ≥ {self.governed_rpm_min} r/min)",
+                    f"(max {run.max_rpm} r/min, needs ≥ {self.governed_rpm_min} r/min)",
                 )
             )
             self._complete()
