@@ -22,6 +22,7 @@ from flask import Flask
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
 from station.jobs import build_scheduler, station_jobs
+from station.outputs import CallOutputs
 from station.printing import PrintWorker
 from station.services import notify
 
@@ -80,6 +81,7 @@ class Runtime:
     devices: DeviceManager | None = None
     scheduler: BackgroundScheduler | None = None
     printer: PrintWorker | None = None
+    outputs: CallOutputs | None = None
     #: stop callbacks of what the runtime started besides devices (simulators in demo mode)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 
@@ -91,9 +93,10 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        if self.printer is not None:  # before the devices it prints on
-            self.printer.stop()
-            self.printer = None
+        for worker in (self.printer, self.outputs):  # before the devices they use
+            if worker is not None:
+                worker.stop()
+        self.printer = self.outputs = None
         if self.devices is not None:
             self.devices.stop()
         for stop in reversed(self.on_stop):
@@ -128,6 +131,7 @@ def start(app: Flask) -> Runtime:
     runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices, notifier), clock)
     runtime.scheduler.start()
     runtime.printer = PrintWorker(db, clock, runtime.devices, config.public_url).start()
+    runtime.outputs = CallOutputs(db, runtime.devices).start()
     log.info("runtime started: %d devices, %d jobs", len(runtime.devices.statuses()),
              len(runtime.scheduler.get_jobs()))
     return runtime

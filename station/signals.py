@@ -28,6 +28,10 @@ device_state_changed = station_signals.signal("device-state-changed")
 #: a ticket was issued or its printing changed — ticket_id, label, visit_id, kiosk_id,
 #: print_state, print_error
 ticket_changed = station_signals.signal("ticket-changed")
+#: a ticket was called (or recalled, or transferred) to a counter — ticket_id, label, visit_id,
+#: counter_id, counter_number, counter_name, plate (masked), text (the call as said), action,
+#: call_count, at
+ticket_called = station_signals.signal("ticket-called")
 #: a station setting changed — key, value
 setting_changed = station_signals.signal("setting-changed")
 

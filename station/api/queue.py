@@ -16,6 +16,9 @@ blp = Blueprint("queue", __name__, url_prefix="/api/v1/queue", description="Queu
 
 class QueuePlaceSchema(Schema):
     visit_id = fields.Int()
+    ticket_id = fields.Int(allow_none=True)
+    ticket = fields.Str(allow_none=True)
+    hold_until = fields.Str(allow_none=True, metadata={"description": "skipped: not called before"})
     rank = fields.Int()
     plate = fields.Str()
     category = fields.Str()

@@ -16,6 +16,7 @@ from drivers.errors import DeviceReportedError, DeviceTimeout
 from drivers.led import Display
 from drivers.led.factory import BusPool, create_display
 from drivers.printer import TicketPrinter
+from drivers.smoke_meter import MeterStatus, Nht6Meter, SmokeMeter
 from station.models import DeviceKind
 
 from . import DeviceConfig, DeviceHandle, Factory
@@ -80,6 +81,29 @@ class CameraHandle:
 
     def close(self) -> None:
         self.camera.stop()
+
+
+class SmokeMeterHandle:
+    """An opacity smoke meter (不透光烟度计): healthy when it answers its status.
+
+    Whether the instrument may be *used* (verification, daily check) is a separate rule of the
+    verification register; this is only whether it is on the line.
+    """
+
+    def __init__(self, meter: SmokeMeter) -> None:
+        self.meter = meter
+
+    def open(self) -> None:
+        self.meter.open()
+
+    def check(self) -> str | None:
+        status = self.meter.status()
+        if status is MeterStatus.INTERNAL_FAULT:
+            raise DeviceReportedError("仪器内部通讯故障", device_code=int(status))
+        return {MeterStatus.WARMING_UP: "预热中", MeterStatus.CALIBRATING: "校准中"}.get(status)
+
+    def close(self) -> None:
+        self.meter.close()
 
 
 class PrinterHandle:
@@ -152,5 +176,17 @@ def default_factories(*, simulate: bool,
                                              realtime=True)
         return CameraHandle(Camera(settings))
 
+    def smoke_meter(config: DeviceConfig) -> DeviceHandle:
+        settings = {k: v for k, v in config.config.items() if k != "model"}
+        if simulate or config.simulated:
+            from simulators.smoke_meter import SmokeMeterSimulator, TcpServer
+
+            def start() -> tuple[Any, Callable[[], None]]:
+                server = TcpServer(SmokeMeterSimulator(profile="clean", warmup_s=0)).start()
+                return server, server.stop
+
+            settings["url"] = simulators.get(config.id, start).url
+        return SmokeMeterHandle(Nht6Meter.from_config(settings))
+
     return {DeviceKind.TICKET_PRINTER: printer, DeviceKind.LED_DISPLAY: led,
-            DeviceKind.CAMERA: camera}
+            DeviceKind.CAMERA: camera, DeviceKind.SMOKE_METER: smoke_meter}

@@ -31,7 +31,7 @@ from .station import (
     StationKind,
     StationSetting,
 )
-from .ticket import TICKET_CATEGORY_LABELS, PrintState, Ticket, TicketCategory
+from .ticket import TICKET_CATEGORY_LABELS, CallState, PrintState, Ticket, TicketCategory
 from .user import ROLE_LABELS, ClientDevice, ClientKind, Role, User, UserRole
 from .vehicle import Vehicle
 from .visit import ActorKind, Visit, VisitCategory, VisitTransition
@@ -50,6 +50,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarException",
+    "CallState",
     "Channel",
     "ClientDevice",
     "ClientKind",

@@ -32,6 +32,15 @@ class PrintState(enum.StrEnum):
     NO_PRINTER = "no_printer"  # issued where no printer is configured (e.g. the counter)
 
 
+class CallState(enum.StrEnum):
+    """Where a ticket stands at the counters (叫号)."""
+
+    WAITING = "waiting"    # in the queue (again, after a skip: at its end)
+    CALLED = "called"      # called to a counter, being served there
+    PARKED = "parked"      # set aside at the counter (owner fetching papers); out of the queue
+    SERVED = "served"      # the counter is done with it
+
+
 class Ticket(IdMixin, Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -54,4 +63,13 @@ class Ticket(IdMixin, Base):
     print_attempts: Mapped[int] = mapped_column(default=0)
     print_error: Mapped[str | None] = mapped_column(sa.String(200))
     printed_at: Mapped[datetime | None]
+    call_state: Mapped[CallState] = mapped_column(str_enum(CallState, 16), default=CallState.WAITING,
+                                                  server_default=CallState.WAITING.value, index=True)
+    #: the counter window it is called to (or parked at, or was served at)
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    called_at: Mapped[datetime | None]
+    call_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: after a skip (过号): back of the queue from this time, not called again before hold_until
+    requeued_at: Mapped[datetime | None]
+    hold_until: Mapped[datetime | None]
     visit: Mapped[Visit] = relationship(lazy="joined")

@@ -48,9 +48,15 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
     def on_ticket(_sender: Any, **p: Any) -> None:
         hub.publish(STAFF, "ticket", dict(p))
 
+    def on_call(_sender: Any, **p: Any) -> None:
+        public = {k: p[k] for k in ("label", "counter_number", "counter_name", "text", "action", "at")}
+        hub.publish(STAFF, "call", dict(p))
+        hub.publish(LOBBY, "call", public)
+        hub.publish(PROGRESS, "call", public, room=f"visit:{p['visit_id']}")
+
     receivers = [(signals.visit_state_changed, on_visit), (signals.lane_state_changed, on_lane),
                  (signals.device_state_changed, on_device), (signals.setting_changed, on_setting),
-                 (signals.ticket_changed, on_ticket)]
+                 (signals.ticket_changed, on_ticket), (signals.ticket_called, on_call)]
     for signal, receiver in receivers:
         signal.connect(receiver, sender=db, weak=False)
     # keep references so the app can disconnect them (tests create many apps)

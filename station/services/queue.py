@@ -22,8 +22,10 @@ from station.domain.masking import mask_plate
 from station.errors import NotFound
 from station.models import (
     Appointment,
+    CallState,
     Counter,
     OpenState,
+    Ticket,
     Vehicle,
     Visit,
     VisitCategory,
@@ -48,6 +50,10 @@ def policy_config(session: Session) -> priority.PolicyConfig:
 @dataclass(frozen=True)
 class QueuePlace:
     visit_id: int
+    ticket_id: int | None
+    ticket: str | None
+    #: a skipped ticket is not called again before this time
+    hold_until: datetime | None
     rank: int
     plate: str
     category: str
@@ -62,6 +68,7 @@ class QueuePlace:
     def as_dict(self, *, public: bool = False) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["arrived_at"] = self.arrived_at.isoformat()
+        out["hold_until"] = self.hold_until.isoformat() if self.hold_until else None
         if public:
             out["plate"] = mask_plate(self.plate)
         return out
@@ -71,10 +78,13 @@ def _waiting(session: Session) -> list[sa.Row[Any]]:
     """The waiting visits as plain rows (no ORM objects: this runs on every check-in)."""
     return list(session.execute(
         sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs, Vehicle.plate,
-                  Appointment.slot_start)
+                  Appointment.slot_start, Ticket.id.label("ticket_id"), Ticket.label,
+                  Ticket.requeued_at, Ticket.hold_until)
         .join(Vehicle, Vehicle.id == Visit.vehicle_id)
         .outerjoin(Appointment, Appointment.visit_id == Visit.id)
-        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None))))
+        .outerjoin(Ticket, Ticket.visit_id == Visit.id)
+        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
+               sa.or_(Ticket.id.is_(None), Ticket.call_state == CallState.WAITING))))
 
 
 def average_service_minutes(session: Session, clock: Clock) -> float:
@@ -109,23 +119,32 @@ def estimate_wait_min(people_ahead: int, service_min: float, counters: int) -> i
     return math.ceil(people_ahead * service_min / max(counters, 1))
 
 
+def _entry(row: sa.Row[Any]) -> priority.Waiting:
+    if row.requeued_at is not None:  # skipped (过号): back of the queue, in arrival order
+        return priority.Waiting(id=row.id, category="walk_in", arrived_at=row.requeued_at,
+                                special_needs=row.special_needs)
+    return priority.Waiting(
+        id=row.id, category=row.category.value, arrived_at=row.arrived_at,
+        # an on-site booking has a record but no slot: only a booking made ahead has one
+        slot_start=row.slot_start if row.category is VisitCategory.BOOKED else None,
+        special_needs=row.special_needs)
+
+
 def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
     """Everyone waiting for a counter, in the order they will be called."""
     now = clock.now()
     rows = _waiting(session)
     by_id = {row.id: row for row in rows}
-    entries = [priority.Waiting(
-        id=row.id, category=row.category.value, arrived_at=row.arrived_at,
-        # an on-site booking has a record but no slot: only a booking made ahead has one
-        slot_start=row.slot_start if row.category is VisitCategory.BOOKED else None,
-        special_needs=row.special_needs) for row in rows]
+    entries = [_entry(row) for row in rows]
     service, counters = average_service_minutes(session, clock), open_counters(session)
     out = []
     for position in priority.order(entries, now, policy_config(session)):
         row = by_id[position.id]
         ahead = position.rank - 1
         out.append(QueuePlace(
-            visit_id=row.id, rank=position.rank, plate=row.plate,
+            visit_id=row.id, ticket_id=row.ticket_id, ticket=row.label,
+            hold_until=row.hold_until if row.hold_until and row.hold_until > now else None,
+            rank=position.rank, plate=row.plate,
             category=row.category.value, arrived_at=row.arrived_at,
             waited_min=int((now - row.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
             estimated_wait_min=estimate_wait_min(ahead, service, counters),

@@ -83,6 +83,7 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
     Setting("queue.max_wait_minutes", 60, "最长等候(分钟)，超时优先", "Longest wait before priority (minutes)", 10, 480),
     Setting("queue.special_needs_priority", True, "绿色通道优先", "Priority for special needs"),
     Setting("queue.default_service_minutes", 5, "窗口平均办理时长(分钟)", "Default counter service time (minutes)", 1, 60),
+    Setting("counter.skip_hold_minutes", 5, "过号后暂不叫回(分钟)", "A skipped ticket is not called again for (minutes)", 0, 120),
     Setting("tickets.prefix.booked", "A", "预约号前缀", "Ticket prefix, booked", pattern=r"[A-Z]"),
     Setting("tickets.prefix.walk_in", "B", "现场号前缀", "Ticket prefix, walk-in", pattern=r"[A-Z]"),
     Setting("tickets.prefix.retest", "C", "复检号前缀", "Ticket prefix, retest", pattern=r"[A-Z]"),

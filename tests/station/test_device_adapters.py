@@ -96,3 +96,25 @@ def test_simulated_camera_comes_live_and_goes_offline(db, clock):
         assert manager.status(status.id).state is DeviceState.RETRYING
     finally:
         manager.stop()
+
+
+def test_simulated_smoke_meter_comes_up_through_the_real_driver(db, clock):
+    with db.write() as s:
+        s.add(HardwareDevice(kind=DeviceKind.SMOKE_METER, name="2号线不透光烟度计", simulated=True,
+                             config={"model": "NHT-6"}, created_at=clock.now()))
+    on_stop: list = []
+    manager = _manager(db, clock, on_stop)
+    try:
+        manager.load()
+        [status] = manager.statuses()
+        assert status.state is DeviceState.READY, status.message
+        reading = manager.handle(status.id).meter.read_realtime()
+        assert 0 <= reading.n_pct < 100 and reading.rpm > 0
+        server = on_stop[0].__self__
+        server.sim.set_faults("no_answer")  # the meter drops off the line
+        manager.tick()
+        assert manager.status(status.id).state is DeviceState.RETRYING
+    finally:
+        manager.stop()
+        for stop in on_stop:
+            stop()

@@ -1,0 +1,185 @@
+"""Calling tickets to the counters (叫号): next, recall, a specific ticket, skip, park, transfer.
+
+Call next takes the first ticket in the priority policy's order. Two windows pressing "next"
+at the same moment never get the same ticket: on SQLite the write transaction (BEGIN
+IMMEDIATE) serialises them; on PostgreSQL each candidate row is taken with
+``FOR UPDATE SKIP LOCKED``, so a window passes over a ticket another window is taking.
+
+A call is said as 「请A012号到3号窗口办理」: the text is built here once and carried by the
+``ticket_called`` signal to the lobby display, the window's LED display and the speech.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from station import signals
+from station.clock import Clock
+from station.domain.journey import VisitState
+from station.domain.masking import mask_plate
+from station.errors import Conflict, NotFound
+from station.models import CallState, Counter, OpenState, Ticket, VisitTransition
+
+from . import audit, queue, settings, tickets, visits
+from .actors import Actor
+
+
+def call_text(label: str, counter_number: int) -> str:
+    return f"请{label}号到{counter_number}号窗口办理"
+
+
+def get_counter(session: Session, counter_id: int) -> Counter:
+    counter = session.get(Counter, counter_id)
+    if counter is None:
+        raise NotFound("counter_not_found", "未找到该窗口", "No such counter", id=counter_id)
+    return counter
+
+
+def current(session: Session, counter: Counter) -> Ticket | None:
+    """The ticket this window is serving now."""
+    return session.scalar(sa.select(Ticket).where(Ticket.counter_id == counter.id,
+                                                  Ticket.call_state == CallState.CALLED))
+
+
+def _require_free(session: Session, counter: Counter) -> None:
+    if counter.state is not OpenState.OPEN:
+        raise Conflict("counter_closed", f"{counter.name}未开放", f"{counter.name} is not open")
+    busy = current(session, counter)
+    if busy is not None:
+        raise Conflict("counter_busy", f"请先办结、过号或挂起当前号码{busy.label}",
+                       f"Finish, skip or park {busy.label} first", ticket=busy.label)
+
+
+def _take(session: Session, ticket_id: int) -> Ticket | None:
+    """The ticket, if it is still waiting and no other window is taking it right now."""
+    stmt = sa.select(Ticket).where(Ticket.id == ticket_id, Ticket.call_state == CallState.WAITING)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Ticket)
+    return session.scalar(stmt)
+
+
+def _announce(session: Session, clock: Clock, actor: Actor, ticket: Ticket, counter: Counter,
+              action: str) -> None:
+    text = call_text(ticket.label, counter.number)
+    audit.record(session, clock, actor, f"ticket.{action}", entity=ticket, label=ticket.label,
+                 counter=counter.number)
+    signals.send_after_commit(
+        session, signals.ticket_called, ticket_id=ticket.id, label=ticket.label,
+        visit_id=ticket.visit_id, counter_id=counter.id, counter_number=counter.number,
+        counter_name=counter.name, plate=mask_plate(ticket.visit.vehicle.plate), text=text,
+        action=action, call_count=ticket.call_count, at=clock.now().isoformat())
+
+
+def _call(session: Session, clock: Clock, actor: Actor, ticket: Ticket, counter: Counter) -> Ticket:
+    ticket.call_state, ticket.counter_id = CallState.CALLED, counter.id
+    ticket.called_at, ticket.call_count = clock.now(), ticket.call_count + 1
+    visits.transition(session, clock, actor, ticket.visit, VisitState.CALLED,
+                      reason=call_text(ticket.label, counter.number))
+    _announce(session, clock, actor, ticket, counter, "called")
+    return ticket
+
+
+def call_next(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket | None:
+    """Call the first ticket in the policy's order to ``counter``; None when nobody waits."""
+    _require_free(session, counter)
+    now = clock.now()
+    for place in queue.counter_queue(session, clock):
+        if place.ticket_id is None or (place.hold_until is not None and place.hold_until > now):
+            continue
+        ticket = _take(session, place.ticket_id)
+        if ticket is not None:
+            return _call(session, clock, actor, ticket, counter)
+    return None
+
+
+def call_ticket(session: Session, clock: Clock, actor: Actor, counter: Counter,
+                label: str) -> Ticket:
+    """Call a specific ticket (also a skipped or parked one) by its number."""
+    _require_free(session, counter)
+    ticket = session.scalar(sa.select(Ticket).where(Ticket.day == clock.today(),
+                                                    Ticket.label == label.strip().upper()))
+    if ticket is None:
+        raise NotFound("ticket_not_found", f"今天没有{label}号", f"No ticket {label} today")
+    if ticket.call_state not in (CallState.WAITING, CallState.PARKED):
+        raise Conflict("ticket_not_waiting", f"{ticket.label}号不在等候中", f"{ticket.label} is not waiting")
+    if ticket.call_state is CallState.PARKED and ticket.counter_id != counter.id:
+        raise Conflict("ticket_parked_elsewhere", f"{ticket.label}号挂起在其他窗口",
+                       f"{ticket.label} is parked at another counter")
+    ticket.hold_until = None
+    return _call(session, clock, actor, ticket, counter)
+
+
+def _called_here(session: Session, counter: Counter) -> Ticket:
+    ticket = current(session, counter)
+    if ticket is None:
+        raise Conflict("counter_idle", "本窗口当前没有正在办理的号码", "This counter has no current ticket")
+    return ticket
+
+
+def recall(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket:
+    """Say the current call again (重呼)."""
+    ticket = _called_here(session, counter)
+    ticket.call_count += 1
+    _announce(session, clock, actor, ticket, counter, "recalled")
+    return ticket
+
+
+def _waiting_state_before_call(session: Session, ticket: Ticket) -> VisitState:
+    """Where the visit waited before it was called (with its keys handed over, or not)."""
+    previous = session.scalar(sa.select(VisitTransition.from_state).where(
+        VisitTransition.visit_id == ticket.visit_id, VisitTransition.to_state == VisitState.CALLED)
+        .order_by(VisitTransition.id.desc()).limit(1))
+    return previous or VisitState.CHECKED_IN
+
+
+def skip(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket:
+    """The owner did not come (过号): back to the end of the queue, not called again for
+    ``counter.skip_hold_minutes``."""
+    ticket = _called_here(session, counter)
+    now = clock.now()
+    hold = timedelta(minutes=int(settings.get(session, "counter.skip_hold_minutes")))
+    visits.transition(session, clock, actor, ticket.visit, _waiting_state_before_call(session, ticket),
+                      reason=f"过号：{counter.name}")
+    ticket.call_state, ticket.counter_id = CallState.WAITING, None
+    ticket.requeued_at, ticket.hold_until = now, now + hold
+    audit.record(session, clock, actor, "ticket.skipped", entity=ticket, counter=counter.number)
+    signals.send_after_commit(session, signals.ticket_changed, **tickets.ticket_event(ticket))
+    return ticket
+
+
+def park(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket:
+    """Set the current ticket aside (挂起): out of the queue until this window calls it again."""
+    ticket = _called_here(session, counter)
+    visits.transition(session, clock, actor, ticket.visit, _waiting_state_before_call(session, ticket),
+                      reason=f"挂起：{counter.name}")
+    ticket.call_state = CallState.PARKED
+    audit.record(session, clock, actor, "ticket.parked", entity=ticket, counter=counter.number)
+    return ticket
+
+
+def transfer(session: Session, clock: Clock, actor: Actor, counter: Counter,
+             to_counter: Counter) -> Ticket:
+    """Send the current ticket to another window (转窗口); it is called there at once."""
+    ticket = _called_here(session, counter)
+    if to_counter.id == counter.id:
+        raise Conflict("same_counter", "不能转到本窗口", "That is this counter")
+    _require_free(session, to_counter)
+    ticket.counter_id, ticket.called_at = to_counter.id, clock.now()
+    ticket.call_count += 1
+    _announce(session, clock, actor, ticket, to_counter, "transferred")
+    return ticket
+
+
+def finish(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket:
+    """The counter is done with its current ticket, whose visit has moved on (registered,
+    refused or cancelled at the counter)."""
+    ticket = _called_here(session, counter)
+    if ticket.visit.state is VisitState.CALLED:
+        raise Conflict("visit_still_at_counter", f"{ticket.label}号尚未登记，请先登记、过号或挂起",
+                       f"{ticket.label} is not registered yet: register, skip or park it")
+    ticket.call_state = CallState.SERVED
+    audit.record(session, clock, actor, "ticket.served", entity=ticket, counter=counter.number)
+    return ticket
