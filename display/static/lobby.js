@@ -15,7 +15,28 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  // Speak a call in Mandarin with the browser's own zh-CN voice (offline; no online service).
+  function speak(text) {
+    if (!("speechSynthesis" in window)) return;
+    var voice = speechSynthesis.getVoices().filter(function (v) { return /^zh(-CN)?/i.test(v.lang); })[0];
+    var utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = "zh-CN";
+    if (voice) utterance.voice = voice;
+    utterance.rate = 0.9;
+    speechSynthesis.speak(utterance);
+  }
+  function renderCalls() {
+    var list = document.getElementById("calls");
+    list.replaceChildren();
+    state.now_serving.slice(0, 6).forEach(function (c, i) {
+      var li = el("li", i === 0 ? "latest" : "");
+      li.appendChild(el("span", "number", c.label));
+      li.appendChild(el("span", "window", c.counter_name));
+      list.appendChild(li);
+    });
+  }
   function render() {
+    renderCalls();
     document.getElementById("station-name").textContent = state.station.name;
     document.getElementById("hotline").textContent = state.station.hotline;
     var lanes = document.getElementById("lanes");
@@ -66,7 +87,11 @@
     },
     onSnapshot: function (snapshot) { state = snapshot; render(); },
     onEvent: function (type, data) {
-      if (type === "visit") {
+      if (type === "call") {
+        state.now_serving = state.now_serving.filter(function (c) { return c.label !== data.label; });
+        state.now_serving.unshift(data);
+        speak(data.text);
+      } else if (type === "visit") {
         state.visits = state.visits.filter(function (v) { return v.id !== data.id; });
         if (data.on_site) state.visits.push(data);
       } else if (type === "lane") {

@@ -85,8 +85,23 @@ def staff_overview(session: Session, clock: Clock) -> dict[str, Any]:
     }
 
 
+def now_serving(session: Session, clock: Clock) -> list[dict[str, Any]]:
+    """The tickets at the counters now, latest call first (public: numbers and windows only)."""
+    from station.models import CallState, Counter, Ticket
+
+    rows = session.execute(
+        sa.select(Ticket.label, Counter.number, Counter.name, Ticket.called_at)
+        .join(Counter, Counter.id == Ticket.counter_id)
+        .where(Ticket.day == clock.today(), Ticket.call_state == CallState.CALLED)
+        .order_by(Ticket.called_at.desc())).all()
+    return [{"label": label, "counter_number": number, "counter_name": name,
+             "text": f"请{label}号到{number}号窗口办理", "at": at.isoformat()}
+            for label, number, name, at in rows]
+
+
 def public_overview(session: Session, clock: Clock) -> dict[str, Any]:
     return {
+        "now_serving": now_serving(session, clock),
         "station": public_station(session, clock),
         "lanes": [lane_dict(lane) for lane in lanes.all_lanes(session)],
         "counters": [counter_dict(c) for c in lanes.all_counters(session)],

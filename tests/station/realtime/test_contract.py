@@ -15,6 +15,17 @@ from station.services import users
 from station.services.actors import Actor
 
 PLATE = "浙D12345"
+#: fields that identify a person or a vehicle beyond its masked plate
+PERSONAL_KEYS = {"serial", "actor", "vin", "vin_tail", "phone", "contact_name", "plate_type",
+                 "visit_id", "name_of_owner", "engine_no"}
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list | tuple):
+        return {k for v in value for k in _keys(v)}
+    return set()
 
 
 @pytest.fixture
@@ -79,15 +90,22 @@ def test_lobby_receives_masked_data_only(app, client, login, demo_station, lobby
     lanes = client.get("/api/v1/lanes").get_json()
     client.post(f"/api/v1/stations/{lanes[1]['stations'][3]['id']}/state",
                 headers={"X-CSRFToken": token}, json={"state": "blocked", "reason": "烟度计检定过期"})
+    kiosk = {"Authorization": f"Bearer {demo_station.client_tokens['kiosk']}"}
+    client.post("/api/v1/walk-in", headers=kiosk, json={"plate_type": "02", "plate": "浙B13579"})
+    counter = client.get("/api/v1/counters").get_json()[0]["id"]
+    client.post(f"/api/v1/counters/{counter}/call-next", headers={"X-CSRFToken": token})
     lobby.emit("resync", namespace=LOBBY)
     messages = _messages(lobby, LOBBY)
     types = {m.get("type", name) for name, m in messages}
-    assert {"snapshot", "visit", "lane"} <= types
+    assert {"snapshot", "visit", "lane", "call"} <= types
+    assert "浙B13579" not in json.dumps(messages, ensure_ascii=False)
     text = json.dumps(messages, ensure_ascii=False)
     assert PLATE not in text and mask_plate(PLATE) in text
-    assert "serial" not in text and "actor" not in text and "vin" not in text.lower()
     assert not re.search(r"1[3-9]\d{9}", text)  # no phone numbers
+    assert not _keys(messages) & PERSONAL_KEYS
     last = [m for name, m in messages if name == "snapshot"][-1]
-    assert last["state"]["visits"] == [{"id": visit["id"], "state": "keys_handed_over",
-                                        "state_label": "已交钥匙", "on_site": True,
-                                        "plate": "浙D·1**45"}]
+    by_id = {v["id"]: v for v in last["state"]["visits"]}
+    assert by_id[visit["id"]] == {"id": visit["id"], "state": "keys_handed_over",
+                                          "state_label": "已交钥匙", "on_site": True,
+                                          "plate": "浙D·1**45"}
+    assert last["state"]["now_serving"][0]["text"] == "请B001号到1号窗口办理"
