@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
 from station.context import get_clock, get_config, get_db
-from station.domain.masking import mask_plate
+from station.domain.masking import mask_phone, mask_plate
 from station.errors import Conflict, Forbidden
 from station.models import CHANNEL_LABELS, TICKET_CATEGORY_LABELS, Channel, ClientKind, Role
 from station.services import appointments, calendar, queue, settings, tickets
@@ -133,8 +133,6 @@ class ImportResultSchema(Schema):
 
 
 def booking_dict(a: Any, *, masked: bool = False) -> dict[str, Any]:
-    from station.domain.masking import mask_phone
-
     return {"id": a.id, "code": a.code, "status": a.status.value, "channel": a.channel.value,
             "channel_label": CHANNEL_LABELS[a.channel][0], "plate_type": a.plate_type,
             "plate": a.plate, "contact_name": a.contact_name,

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 from flask_socketio import SocketIO, join_room
 
@@ -215,8 +215,6 @@ def init_app(app: Flask) -> None:
 
 
 def _sid() -> str:
-    from flask import request
-
     return request.sid  # type: ignore[attr-defined]
 
 

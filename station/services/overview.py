@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from station.clock import Clock
 from station.domain.journey import LABELS, ON_SITE, VisitState
 from station.domain.masking import mask_plate
-from station.models import STATION_KIND_LABELS, Lane, LaneStation, Visit
+from station.models import STATION_KIND_LABELS, CallState, Counter, Lane, LaneStation, Ticket, Visit
 
-from . import lanes, prices, settings
+from . import lanes, prices, queue, settings
 
 
 def station_dict(station: LaneStation) -> dict[str, Any]:
@@ -87,8 +87,6 @@ def staff_overview(session: Session, clock: Clock) -> dict[str, Any]:
 
 def now_serving(session: Session, clock: Clock) -> list[dict[str, Any]]:
     """The tickets at the counters now, latest call first (public: numbers and windows only)."""
-    from station.models import CallState, Counter, Ticket
-
     rows = session.execute(
         sa.select(Ticket.label, Counter.number, Counter.name, Ticket.called_at)
         .join(Counter, Counter.id == Ticket.counter_id)
@@ -133,8 +131,6 @@ def progress_steps(state: VisitState) -> list[dict[str, str]]:
 
 def progress(session: Session, clock: Clock, ticket: Any) -> dict[str, Any]:
     """The owner's personal progress page (public: masked plate, no names or phones)."""
-    from . import queue
-
     visit = ticket.visit
     place = None
     if visit.state in (VisitState.CHECKED_IN, VisitState.KEYS_HANDED_OVER):
