@@ -49,5 +49,11 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unauthorized(DomainError):
+    """No valid credentials (a staff login or a device token)."""
+
+    status = 401
+
+
 class Forbidden(DomainError):
     status = 403

@@ -8,8 +8,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from station.auth import require_roles
+from station.auth import current_device, require_roles
 from station.context import get_clock, get_db
+from station.errors import Unauthorized
 from station.models import ClientKind, Role
 from station.services import audit, users
 
@@ -89,6 +90,22 @@ def register_client_device(data: dict[str, Any]) -> dict[str, Any]:
     with get_db().write() as s:
         device, token = users.register_client_device(s, get_clock(), current_actor(), **data)
         return {"id": device.id, "kind": device.kind.value, "name": device.name, "token": token}
+
+
+class DeviceMeSchema(Schema):
+    id = fields.Int()
+    kind = fields.Str()
+    name = fields.Str()
+
+
+@blp.route("/devices/me")
+@blp.response(200, DeviceMeSchema)
+def device_me() -> dict[str, Any]:
+    """The registered device a token belongs to (kiosks and displays check theirs at start)."""
+    device = current_device()
+    if device is None:
+        raise Unauthorized("device_token_required", "设备未授权", "A registered device token is required")
+    return {"id": device.id, "kind": device.kind.value, "name": device.name}
 
 
 @blp.route("/audit")

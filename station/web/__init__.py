@@ -27,7 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from station.auth import StaffUser, limiter, require_roles
+from station.auth import StaffUser, limiter, public_limit, require_roles
 from station.context import get_clock, get_config, get_db
 from station.services import overview, tickets, users, visits
 
@@ -43,12 +43,14 @@ VENDOR_FILES = {
 
 def init_web(app: Flask) -> None:
     from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
 
     from .booking import bp as booking_bp
     from .manager import bp as manager_bp
 
     app.register_blueprint(bp)
     app.register_blueprint(display_bp)
+    app.register_blueprint(kiosk_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(manager_bp)
 
@@ -113,7 +115,7 @@ def logout() -> Any:
 
 
 @bp.route("/p/<token>")
-@limiter.limit(lambda: get_config().public_rate_limit)
+@limiter.limit(public_limit)
 def progress_page(token: str) -> str:
     """The owner's personal progress page, opened from the ticket's QR code (no login)."""
     with get_db().read() as s:

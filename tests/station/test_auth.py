@@ -121,3 +121,11 @@ def test_revoked_device_token_is_refused(db, clock, app, device_token):
         users.revoke_client_device(s, clock, Actor.system("t"), device.id)
     with app.test_request_context():
         assert device_from_token(token) is None
+
+
+def test_device_me_names_the_device_of_a_token(client, device_token):
+    token = device_token(ClientKind.KIOSK)
+    me = client.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["kind"] == "kiosk"
+    nobody = client.get("/api/v1/devices/me", headers={"Authorization": "Bearer nope"})
+    assert nobody.status_code == 401 and nobody.get_json()["code"] == "device_token_required"
