@@ -12,7 +12,6 @@ from alembic import op
 
 import station.models.base
 
-
 revision: str = '791046013d8a'
 down_revision: str | None = '8f69bafe60c9'
 branch_labels: str | Sequence[str] | None = None

@@ -12,7 +12,6 @@ from alembic import op
 
 import station.models.base
 
-
 revision: str = '9c0e4cb5a8ae'
 down_revision: str | None = '791046013d8a'
 branch_labels: str | Sequence[str] | None = None
