@@ -82,6 +82,7 @@ class Database:
         # inside SQLite, whose busy handler polls with sleeps of up to 100 ms (a long latency
         # tail under load); other processes still wait in the busy timeout.
         self._write_lock: threading.Lock | None = threading.Lock() if self.sqlite else None
+        self._in_write = threading.local()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         #: callbacks run after a write transaction commits (signals to realtime clients)
         self.after_commit_hooks: list[Callable[[Session], None]] = []
@@ -93,9 +94,12 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on any error."""
+        if getattr(self._in_write, "active", False):
+            raise RuntimeError("nested write transaction: pass the session down instead")
         lock = self._write_lock
         if lock is not None:
             lock.acquire()
+        self._in_write.active = True
         try:
             session = self._write()
             session.info["db"] = self
@@ -109,6 +113,7 @@ class Database:
                 pending = session.info.pop("after_commit", [])
                 session.close()
         finally:
+            self._in_write.active = False
             if lock is not None:
                 lock.release()
         for callback in pending:

@@ -109,3 +109,10 @@ def test_committed_row_survives_kill_9(tmp_path):
     with db.read() as s:
         assert s.execute(sa.text("SELECT value FROM day_counters WHERE name='k'")).scalar() == 7
     db.dispose()
+
+
+def test_nested_write_transactions_are_refused_not_deadlocked(db: Database):
+    with db.write(), pytest.raises(RuntimeError, match="nested write"), db.write():
+        pass
+    with db.write() as s:  # the lock was released
+        s.execute(sa.text("SELECT 1"))
