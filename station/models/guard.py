@@ -17,7 +17,7 @@ APPEND_ONLY: tuple[type, ...] = (AuditEntry, VisitTransition)
 
 
 class AppendOnlyViolation(Exception):
-    pass
+    """Code tried to change or delete a row of an append-only table."""
 
 
 @event.listens_for(Session, "before_flush")

@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 3
 
 
 class DeliveryError(Exception):
-    pass
+    """A message could not be handed over (the gateway refused it or did not answer)."""
 
 
 class Notifier(Protocol):
