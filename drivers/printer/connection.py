@@ -155,13 +155,11 @@ class SocketStatusLink:
     def _drain(sock: socket.socket) -> None:
         """Drop bytes that arrived unasked (a late reply, automatic status back)."""
         sock.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):  # nothing (more) waiting: drained
             while True:
                 chunk = sock.recv(256)
                 if not chunk:
                     raise ConnectionLost("printer closed the connection")
-        except BlockingIOError:
-            pass
 
 
 class SerialStatusLink:

@@ -10,6 +10,7 @@ set with flags at start and changed at run time by lines on stdin::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -122,11 +123,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, out:
             print(f"faults: {sim.faults.snapshot().active() or 'none'}; PNG font: {font.description}",
                   file=out, flush=True)
             threading.Thread(target=_read_controls, args=(sim, stdin, out, done), daemon=True).start()
-            try:
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the simulator
                 while not done.wait(_MAIN_LOOP_TICK):
-                    pass
-            except KeyboardInterrupt:
-                pass
+                    continue
     finally:
         signal.signal(signal.SIGTERM, previous)
     print("printer simulator stopped", file=out, flush=True)

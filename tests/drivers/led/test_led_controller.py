@@ -212,10 +212,10 @@ class GatedDisplay(Display):
         self.gate = threading.Event()
 
     def open(self) -> None:
-        pass
+        """Nothing to open: a fake display."""
 
     def close(self) -> None:
-        pass
+        """Nothing to close."""
 
     def show(self, text: str, **options: Any) -> None:
         if self.dead:
@@ -226,7 +226,7 @@ class GatedDisplay(Display):
         self.shown = text
 
     def power(self, on: bool) -> None:
-        pass
+        """Power is not part of these tests."""
 
     def check(self) -> None:
         if self.dead:
