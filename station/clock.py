@@ -14,7 +14,6 @@ class Clock(Protocol):
 
     def now(self) -> datetime:
         """The current instant, timezone-aware, in UTC."""
-        ...
 
 
 class _ZoneMixin:

@@ -57,7 +57,6 @@ class DeviceHandle(Protocol):
     def check(self) -> str | None:
         """Raise a ``DeviceError`` if the device is unusable; else an optional warning
         (e.g. "纸将尽") shown beside the ready state."""
-        ...
 
     def close(self) -> None: ...
 

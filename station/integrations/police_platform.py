@@ -43,7 +43,6 @@ class VehicleRecord:
 class VehicleQuery(Protocol):
     def query(self, plate_type: str, plate: str) -> VehicleRecord | None:
         """The platform's record, None when the vehicle is unknown; raises QueryUnavailable."""
-        ...
 
 
 @dataclass(frozen=True)
