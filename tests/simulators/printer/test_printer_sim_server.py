@@ -104,7 +104,8 @@ def test_a_job_split_over_two_connections_is_one_ticket(simulator, raw_client):
     first = raw_client()
     first.sendall(b"\x1b@" + "第一行\n".encode("gb18030"))
     first.close()
-    simulator.wait_for(lambda sim: sim.open_connections == 0)
+    # the first connection was accepted, read to its end and closed before the second opens
+    simulator.wait_for(lambda sim: sim.connections_accepted == 1 and sim.open_connections == 0)
     second = raw_client()
     second.sendall("第二行\n".encode("gb18030") + b"\x1dV\x00")
     (ticket,) = simulator.wait_for_tickets(1)
