@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 import sqlalchemy as sa
@@ -67,12 +68,13 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
         process_env = {**os.environ, "STATION_DATABASE_URL": url, "STATION_INSTANCE_PATH": tmp,
                        "STATION_PORT": str(port), "STATION_SECRET_KEY": "bench",
                        "STATION_PUBLIC_RATE_LIMIT": "100000 per minute", **(env or {})}
+        # the server's log goes to a file: a pipe nobody reads fills up and stalls the server
+        log = open(Path(tmp) / "server.log", "w+")  # noqa: SIM115 (closed with the server)
         process = subprocess.Popen([sys.executable, "-m", "station.cli", "serve"], cwd=ROOT,
-                                   env=process_env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
+                                   env=process_env, stdout=subprocess.DEVNULL, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(base, process)
+            _wait_until_up(base, process, log)
             yield Server(base, db, clock, seeded, db.dialect)
         finally:
             process.terminate()
@@ -80,6 +82,7 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            log.close()
             db.dispose()
             if schema:
                 with admin.begin() as c:
@@ -87,11 +90,12 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
                 admin.dispose()
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen, log: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read() if process.stderr else ''}")
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read()[-4000:]}")
         try:
             if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
                 return
@@ -109,6 +113,17 @@ def csrf_session(base: str, page: str = "/book/") -> requests.Session:
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
     session.headers["X-CSRFToken"] = token
     return session
+
+
+def only_devices(db: Database, *kinds: str) -> None:
+    """Switch off the demo's simulated devices of other kinds. In the demo they run inside
+    the server process (cameras render and analyse synthetic video), so a benchmark of
+    something else would measure them too."""
+    from station.models import HardwareDevice
+
+    with db.write() as s:
+        s.execute(sa.update(HardwareDevice).where(HardwareDevice.kind.not_in(kinds))
+                  .values(enabled=False))
 
 
 def open_around_the_clock(db: Database, clock: SystemClock) -> None:

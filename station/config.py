@@ -66,11 +66,17 @@ class Config:
     port: int = 5000
     #: the address owners' phones reach the server at (QR codes on tickets); default host:port
     public_url: str = ""
+    #: the police platform's vehicle query (联网查询); without it the demo uses its simulator
+    police_platform_url: str | None = None
+    police_platform_token: str = ""
+    #: where records and evidence photos go after the retention period (default instance/archive)
+    archive_path: Path | None = None
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instance_path = Path(self.instance_path)
+        self.archive_path = Path(self.archive_path or self.instance_path / "archive")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.instance_path / 'station.db'}"
         if not self.secret_key:
@@ -99,6 +105,9 @@ class Config:
             "host": _env("STATION_HOST", "127.0.0.1"),
             "port": int(_env("STATION_PORT", "5000")),
             "public_url": _env("STATION_PUBLIC_URL", ""),
+            "archive_path": Path(a) if (a := _env("STATION_ARCHIVE_PATH")) else None,
+            "police_platform_url": _env("STATION_POLICE_PLATFORM_URL"),
+            "police_platform_token": _env("STATION_POLICE_PLATFORM_TOKEN", ""),
         }
         values.update(overrides)
         return cls(**values)
@@ -131,9 +140,9 @@ class Config:
 
     def describe(self) -> dict[str, Any]:
         """Configuration as shown on the manager's status page (no secrets)."""
-        hidden = {"secret_key", "sms_gateway_token"}
+        hidden = {"secret_key", "sms_gateway_token", "police_platform_token"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
-        out["instance_path"] = str(self.instance_path)
+        out["instance_path"], out["archive_path"] = str(self.instance_path), str(self.archive_path)
         if "@" in out["database_url"]:  # hide a password in the URL
             scheme, rest = out["database_url"].split("://", 1)
             out["database_url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"

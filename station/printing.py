@@ -1,4 +1,5 @@
-"""The ticket print worker: prints pending tickets on their kiosk's printer, after commit.
+"""The print worker: prints pending tickets on their kiosk's printer, and the single window's
+papers (receipts, reports, retest notices) on the counter's printer, after commit.
 
 It runs in the runtime process (the one holding the devices). It wakes when a ticket is
 issued in this process, and every ``POLL_SECONDS`` otherwise, so tickets issued by another
@@ -11,14 +12,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+from escpos.printer import Dummy
+
 from drivers.errors import DeviceError
+from drivers.printer import TicketPrinter
+from drivers.printer.ticket import LF, SELECT_CHINESE_MODE, write_line
 from station import signals
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager, DeviceUnavailable
-from station.services import queue, tickets
+from station.models import DeviceKind, HardwareDevice
+from station.models.window import DocumentPrintState, PrintedDocument
+from station.services import queue, settings, tickets
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -33,11 +42,15 @@ class PrintWorker:
 
     def start(self) -> PrintWorker:
         signals.ticket_changed.connect(self._on_ticket, sender=self.db)
+        signals.payment_changed.connect(self._on_payment, sender=self.db)
+        signals.visit_state_changed.connect(self._on_payment, sender=self.db)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         signals.ticket_changed.disconnect(self._on_ticket, sender=self.db)
+        signals.payment_changed.disconnect(self._on_payment, sender=self.db)
+        signals.visit_state_changed.disconnect(self._on_payment, sender=self.db)
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
@@ -46,14 +59,18 @@ class PrintWorker:
         if payload.get("print_state") == "pending":
             self._wake.set()
 
+    def _on_payment(self, _sender: Any, **_payload: Any) -> None:
+        self._wake.set()  # a receipt, report or retest notice may be waiting
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
             try:
                 self.print_pending()
+                self.print_pending_documents()
             except Exception:
-                log.exception("ticket printing failed")
+                log.exception("printing failed")
 
     def print_pending(self) -> int:
         """Print every pending ticket of today once; returns how many were printed."""
@@ -88,3 +105,97 @@ class PrintWorker:
         if error:
             log.warning("ticket %s not printed: %s", paper.number, error)
         return error is None
+
+    # -- the single window's papers ----------------------------------------------------------
+
+    def print_pending_documents(self) -> int:
+        """Print every pending paper once; returns how many were printed."""
+        with self.db.read() as s:
+            pending = list(s.scalars(sa.select(PrintedDocument.id).where(
+                PrintedDocument.state == DocumentPrintState.PENDING).order_by(PrintedDocument.id)))
+        return sum(self.print_document(doc_id) for doc_id in pending)
+
+    def print_document(self, document_id: int) -> bool:
+        with self.db.read() as s:
+            doc = s.get(PrintedDocument, document_id)
+            if doc is None:
+                return False
+            printer = counter_printer(s, doc.counter_id)
+            paper = DocumentPrintout(str(settings.get(s, "station.name")), doc.title,
+                                     tuple(doc.lines), self.clock.local(doc.created_at),
+                                     str(settings.get(s, "station.hotline")))
+        error: str | None = None
+        if printer is None:
+            error = "本窗口没有配置打印机"
+        else:
+            try:
+                print_paper(self.devices.handle(printer.id).printer, paper)  # type: ignore[attr-defined]
+            except DeviceUnavailable as exc:
+                error = exc.message_zh
+            except DeviceError as exc:
+                error = str(exc)
+                self.devices.report_failure(printer.id, exc)
+        with self.db.write() as s:
+            doc = s.get(PrintedDocument, document_id)
+            if doc is not None:
+                doc.attempts += 1
+                doc.state = DocumentPrintState.FAILED if error else DocumentPrintState.PRINTED
+                doc.error = error[:200] if error else None
+                doc.printed_at = None if error else self.clock.now()
+        if error:
+            log.warning("%s not printed: %s", paper.title, error)
+        return error is None
+
+
+def counter_printer(session: Any, counter_id: int | None) -> HardwareDevice | None:
+    """The enabled printer at a counter window (a ticket printer with ``counter_id`` set)."""
+    if counter_id is None:
+        return None
+    return session.scalar(sa.select(HardwareDevice).where(
+        HardwareDevice.counter_id == counter_id, HardwareDevice.enabled.is_(True),
+        HardwareDevice.kind == DeviceKind.TICKET_PRINTER).order_by(HardwareDevice.id).limit(1))
+
+
+class DocumentPrintout:
+    """A counter paper: title, plain lines, time; rendered on the same ESC/POS printers."""
+
+    def __init__(self, station_name: str, title: str, lines: tuple[str, ...], at: datetime,
+                 hotline: str) -> None:
+        self.station_name, self.title, self.lines, self.at = station_name, title, lines, at
+        self.hotline = hotline
+
+
+class _PaperPrinter(TicketPrinter):
+    """The ticket printer's status-checked job, with a paper's layout instead of a ticket's.
+
+    It borrows the connection the device manager keeps open, so the printer's single raw
+    session is shared, and holds the driver's lock while it prints.
+    """
+
+    def render(self, paper: DocumentPrintout) -> bytes:  # type: ignore[override]
+        enc = self.layout.encoding
+        out = Dummy(profile=self.config.profile)
+        out.hw("INIT")
+        if self.layout.chinese_mode:
+            out._raw(SELECT_CHINESE_MODE)
+        out.set(align="center", bold=True, custom_size=True, width=1, height=2)
+        write_line(out, paper.station_name, enc)
+        write_line(out, paper.title, enc)
+        out.set(align="left", bold=False, custom_size=True, width=1, height=1)
+        out._raw(LF)
+        for line in paper.lines:
+            write_line(out, line, enc)
+        out._raw(LF)
+        write_line(out, f"打印时间：{paper.at:%Y-%m-%d %H:%M}", enc)
+        write_line(out, f"监督电话：{paper.hotline}", enc)
+        out.cut(mode=self.layout.cut_mode)
+        return out.output
+
+
+def print_paper(printer: TicketPrinter, paper: DocumentPrintout) -> None:
+    """Print a counter paper on ``printer`` with its status checks before and after."""
+    with printer._lock:
+        if printer.connection is not None:
+            _PaperPrinter(printer.config, connection=printer.connection).print_ticket(paper)  # type: ignore[arg-type]
+        else:
+            _PaperPrinter(printer.config).print_ticket(paper)  # type: ignore[arg-type]

@@ -19,12 +19,13 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from station.cameras import CameraService, device_cameras, track_presence
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
 from station.jobs import build_scheduler, station_jobs
 from station.outputs import CallOutputs
 from station.printing import PrintWorker
-from station.services import notify
+from station.services import evidence, notify
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Runtime:
     scheduler: BackgroundScheduler | None = None
     printer: PrintWorker | None = None
     outputs: CallOutputs | None = None
+    cameras: CameraService | None = None
     #: stop callbacks of what the runtime started besides devices (simulators in demo mode)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 
@@ -93,10 +95,14 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        for worker in (self.printer, self.outputs):  # before the devices they use
+        for worker in (self.printer, self.outputs, self.cameras):  # before the devices they use
             if worker is not None:
                 worker.stop()
-        self.printer = self.outputs = None
+        self.printer = self.outputs = self.cameras = None
+        # live smoke-meter sessions (daily checks, free-acceleration tests) hold meters
+        sessions = self.app.extensions.pop("station.smoke_sessions", None)
+        if sessions is not None:
+            sessions.stop()
         if self.devices is not None:
             self.devices.stop()
         for stop in reversed(self.on_stop):
@@ -128,10 +134,15 @@ def start(app: Flask) -> Runtime:
     notifier: notify.Notifier = (
         notify.SmsGatewayNotifier(config.sms_gateway_url, config.sms_gateway_token)
         if config.sms_gateway_url else notify.OutboxOnlyNotifier())
-    runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices, notifier), clock)
+    store = evidence.EvidenceStore.under(config.instance_path, config.archive_path)
+    runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices, notifier, store),
+                                        clock)
     runtime.scheduler.start()
     runtime.printer = PrintWorker(db, clock, runtime.devices, config.public_url).start()
     runtime.outputs = CallOutputs(db, runtime.devices).start()
+    runtime.cameras = CameraService(db, clock, store, device_cameras(db, runtime.devices),
+                                    on_presence=track_presence(db, clock)).start()
+    app.extensions["station.cameras"] = runtime.cameras
     log.info("runtime started: %d devices, %d jobs", len(runtime.devices.statuses()),
              len(runtime.scheduler.get_jobs()))
     return runtime

@@ -34,6 +34,19 @@ ticket_changed = station_signals.signal("ticket-changed")
 ticket_called = station_signals.signal("ticket-called")
 #: a station setting changed — key, value
 setting_changed = station_signals.signal("setting-changed")
+#: a payment was taken, voided or refunded at the single window — visit_id, payment_id, state,
+#: amount_fen, at
+payment_changed = station_signals.signal("payment-changed")
+#: a car moved on a lane (arrived at, finished or left a station; assigned to a lane) —
+#: visit_id, lane_id, station_id, kind, source, at, plate (masked)
+vehicle_moved = station_signals.signal("vehicle-moved")
+#: a key changed holder (owner → desk → runner → lane → cabinet → owner) — visit_id, key_id,
+#: tag, from_holder, to_holder, stage, at
+key_moved = station_signals.signal("key-moved")
+#: a metering instrument became usable or blocked — instrument_id, station_id, usable, reason, at
+instrument_state_changed = station_signals.signal("instrument-state-changed")
+#: a rating, a bad-rating case or a complaint was recorded or changed — kind, id, state, at
+feedback_changed = station_signals.signal("feedback-changed")
 
 
 def send_after_commit(session: Session, signal: Any, **payload: Any) -> None:

@@ -20,9 +20,14 @@ def fetch_csrf_token(client: Any, path: str = "/login") -> str:
 
 
 def disconnect_app(app: Flask) -> None:
-    """Detach an app's signal receivers (tests create many apps in one process)."""
+    """Detach an app's signal receivers and stop its background work (tests create many apps
+    in one process; nothing of one may still read the database while the next test resets
+    it)."""
     for signal, receiver in app.extensions.pop("station.realtime.receivers", []):
         signal.disconnect(receiver)
+    waits = app.extensions.pop("station.realtime.waits", None)
+    if waits is not None:
+        waits.stop()
 
 
 class LiveServer:

@@ -1,4 +1,5 @@
-/* Lobby display: follows /lobby (masked data only) and never shows stale data as live. */
+/* Lobby display: follows /lobby (masked data only) and never shows stale data as live.
+ * State = the snapshot of docs/REALTIME.md (/lobby); events replace one entity each. */
 (function () {
   "use strict";
   var params = new URLSearchParams(location.hash.slice(1));
@@ -8,11 +9,12 @@
   }
   var token = localStorage.getItem("station.lobbyToken") || "";
   var state = null;
+  var STAGE_MAX = 3;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
+    if (text !== undefined && text !== null) e.textContent = text;
     return e;
   }
   // Speak a call in Mandarin with the browser's own zh-CN voice (offline; no online service).
@@ -25,42 +27,114 @@
     utterance.rate = 0.9;
     speechSynthesis.speak(utterance);
   }
+  function laneNumber(name) { var m = /^(\d+号线)/.exec(name); return m ? m[1] : name; }
+
+  function renderLanes() {
+    var box = document.getElementById("lanes"), notices = document.getElementById("notices");
+    box.replaceChildren(); notices.replaceChildren();
+    var waits = {};
+    (state.waits ? state.waits.lanes : []).forEach(function (w) { waits[w.lane_id] = w; });
+    state.lanes.forEach(function (lane) {
+      var row = el("div", "lane " + lane.state);
+      row.dataset.laneId = lane.id;
+      var head = el("div", "lane-head");
+      head.appendChild(el("span", "name", lane.name));
+      if (lane.state !== "open") {
+        head.appendChild(el("span", "lane-state", (lane.state === "closed" ? "暂停使用" : "暂停检测") +
+                                                  (lane.state_reason ? "：" + lane.state_reason : "")));
+      }
+      var wait = waits[lane.id] ? waits[lane.id].estimated_wait_min : lane.estimated_wait_min;
+      if (lane.state === "open") head.appendChild(el("span", "wait", "排队 " + lane.waiting.length + " 辆 · 预计等候约 " + (wait || 0) + " 分钟"));
+      row.appendChild(head);
+      var stations = el("div", "stations");
+      lane.stations.forEach(function (st) {
+        var s = el("div", "station " + st.state);
+        s.dataset.stationId = st.id;
+        s.appendChild(el("div", "name", st.position + " " + st.name));
+        (st.cars || []).forEach(function (c) { s.appendChild(el("div", "car " + c.kind, c.plate)); });
+        if (st.state !== "open") {
+          s.appendChild(el("div", "why", st.state === "blocked" ? "暂停检测" : "关闭"));
+          notices.appendChild(el("p", null, laneNumber(lane.name) + " " + st.name + " 暂停检测" +
+                                           (st.state_reason ? "（" + st.state_reason + "）" : "")));
+        }
+        stations.appendChild(s);
+      });
+      row.appendChild(stations);
+      var line = el("div", "waiting-line");
+      line.appendChild(el("span", null, "待检："));
+      if (!lane.waiting.length) line.appendChild(el("span", null, "—"));
+      lane.waiting.slice(0, 6).forEach(function (w) { line.appendChild(el("span", "plate", w.plate)); });
+      row.appendChild(line);
+      box.appendChild(row);
+    });
+  }
   function renderCalls() {
     var list = document.getElementById("calls");
     list.replaceChildren();
-    state.now_serving.slice(0, 6).forEach(function (c, i) {
+    state.now_serving.slice(0, 5).forEach(function (c, i) {
       var li = el("li", i === 0 ? "latest" : "");
       li.appendChild(el("span", "number", c.label));
-      li.appendChild(el("span", "window", c.counter_name));
+      li.appendChild(el("span", "window", "→ " + c.counter_name));
       list.appendChild(li);
+    });
+    document.getElementById("no-calls").hidden = state.now_serving.length > 0;
+  }
+  function renderQueues() {
+    var table = document.getElementById("queues");
+    table.replaceChildren();
+    (state.waits ? state.waits.queues : []).forEach(function (q) {
+      var tr = el("tr");
+      tr.appendChild(el("td", null, q.label));
+      tr.appendChild(el("td", "count", q.count + " 人"));
+      tr.appendChild(el("td", "tickets", q.tickets.slice(0, 3).join(" ")));
+      tr.appendChild(el("td", null, !q.count ? "无需等候" :
+                                    q.estimated_wait_min ? "约 " + q.estimated_wait_min + " 分钟" : "即将办理"));
+      table.appendChild(tr);
+    });
+  }
+  function renderStages() {
+    var box = document.getElementById("stages");
+    box.replaceChildren();
+    state.handover_stages.forEach(function (stage) {
+      var col = el("div", "stage");
+      col.appendChild(el("h3", null, stage.label));
+      var list = el("ul");
+      var mine = state.visits.filter(function (v) { return v.stage === stage.code; });
+      mine.slice(-STAGE_MAX).reverse().forEach(function (v) { list.appendChild(el("li", null, v.plate)); });
+      if (mine.length > STAGE_MAX) list.appendChild(el("li", "more", "另有 " + (mine.length - STAGE_MAX) + " 辆"));
+      col.appendChild(list);
+      box.appendChild(col);
+    });
+  }
+  // live lane video: masked, low-rate tiles; an image is only replaced when the set changes
+  function renderTiles() {
+    var cameras = state.cameras || [];
+    var box = document.getElementById("tiles");
+    document.getElementById("tiles-panel").hidden = cameras.length === 0;
+    var wanted = cameras.map(function (c) { return c.url; }).join(" ");
+    if (box.dataset.urls === wanted) return;
+    box.dataset.urls = wanted;
+    box.replaceChildren();
+    cameras.forEach(function (c) {
+      var fig = el("figure");
+      var img = el("img");
+      img.alt = c.name;
+      // a camera without a picture (offline, or served by another process) takes no room
+      img.addEventListener("error", function () {
+        fig.hidden = true;
+        var shown = box.querySelectorAll("figure:not([hidden])").length;
+        document.getElementById("tiles-panel").hidden = shown === 0;
+      });
+      img.src = c.url;
+      fig.appendChild(img);
+      fig.appendChild(el("figcaption", null, c.name));
+      box.appendChild(fig);
     });
   }
   function render() {
-    renderCalls();
     document.getElementById("station-name").textContent = state.station.name;
     document.getElementById("hotline").textContent = state.station.hotline;
-    var lanes = document.getElementById("lanes");
-    lanes.replaceChildren();
-    state.lanes.forEach(function (lane) {
-      var box = el("div", "lane " + lane.state);
-      box.appendChild(el("h2", null, lane.name));
-      var row = el("div", "stations");
-      lane.stations.forEach(function (st) {
-        var s = el("div", "station " + st.state);
-        s.appendChild(el("div", "name", st.name));
-        row.appendChild(s);
-      });
-      box.appendChild(row);
-      lanes.appendChild(box);
-    });
-    var list = document.getElementById("visits");
-    list.replaceChildren();
-    state.visits.forEach(function (v) {
-      var li = el("li");
-      li.appendChild(el("span", "plate", v.plate));
-      li.appendChild(el("span", "stage", v.state_label));
-      list.appendChild(li);
-    });
+    renderLanes(); renderCalls(); renderQueues(); renderStages(); renderTiles();
     var prices = document.getElementById("prices");
     prices.replaceChildren();
     state.station.prices.forEach(function (p) {
@@ -70,9 +144,24 @@
       prices.appendChild(tr);
     });
   }
+  // a car moved: take it off every station and waiting line, then put it where it is now
+  function applyPosition(p) {
+    state.lanes.forEach(function (lane) {
+      lane.waiting = lane.waiting.filter(function (w) { return w.id !== p.id; });
+      lane.stations.forEach(function (st) {
+        st.cars = (st.cars || []).filter(function (c) { return c.id !== p.id; });
+      });
+      if (lane.id !== p.lane_id) return;
+      if (p.kind === "assigned") lane.waiting.push({id: p.id, plate: p.plate});
+      lane.stations.forEach(function (st) {
+        if (st.id === p.station_id && p.kind !== "left") st.cars.push({id: p.id, kind: p.kind, plate: p.plate, since: p.at});
+      });
+    });
+  }
   function tick() {
-    document.getElementById("clock").textContent =
-      new Date().toLocaleTimeString("zh-CN", {hour12: false});
+    var now = new Date();
+    document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", {hour12: false});
+    document.getElementById("date").textContent = now.toLocaleDateString("zh-CN", {month: "long", day: "numeric", weekday: "short"});
   }
   setInterval(tick, 1000); tick();
 
@@ -81,9 +170,9 @@
     onStatus: function (s) {
       var badge = document.getElementById("rt-status");
       badge.className = "rt-status " + s;
-      badge.textContent = s === "live" ? "实时" : "连接中…";
+      badge.textContent = s === "live" ? "实时" : s === "connecting" ? "连接中…" : "重新连接中…";
       document.getElementById("offline-banner").hidden = s === "live" || state === null;
-      document.querySelector("main").classList.toggle("stale", s !== "live");
+      document.getElementById("main").classList.toggle("stale", s !== "live");
     },
     onSnapshot: function (snapshot) { state = snapshot; render(); },
     onEvent: function (type, data) {
@@ -94,10 +183,17 @@
       } else if (type === "visit") {
         state.visits = state.visits.filter(function (v) { return v.id !== data.id; });
         if (data.on_site) state.visits.push(data);
+        if (!data.on_site || data.state === "tested") applyPosition({id: data.id, kind: "left"});
+      } else if (type === "position") {
+        applyPosition(data);
+      } else if (type === "waits") {
+        state.waits = data;
       } else if (type === "lane") {
         state.lanes.forEach(function (lane) {
-          if (data.station_id === null && lane.id === data.lane_id) lane.state = data.state;
-          lane.stations.forEach(function (st) { if (st.id === data.station_id) st.state = data.state; });
+          if (data.station_id === null && lane.id === data.lane_id) { lane.state = data.state; lane.state_reason = data.reason; }
+          lane.stations.forEach(function (st) {
+            if (st.id === data.station_id) { st.state = data.state; st.state_reason = data.reason; }
+          });
         });
       }
       render();

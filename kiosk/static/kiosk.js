@@ -57,6 +57,11 @@
       use_code: "用预约号签到", take_walkin: "改为现场取号",
       network: "网络连接失败，请稍后再试，或到综合咨询台取号",
       busy: "正在办理，请稍候…",
+      rate: "服务评价", rate_title: "服务评价", rate_hint: "请将排队小票上的二维码对准扫码口",
+      rate_for: "{ticket} 号 · {plate}", rate_thanks: "感谢您的评价！",
+      rate_unknown: "未找到该小票，请重新扫码",
+      rating_too_early: "检验完成后才能评价", rating_exists: "本次检验已评价过，感谢您的反馈",
+      rating_window_over: "已超过评价期限",
     },
     en: {
       kiosk: "Ticket kiosk", switch_to: "中文", connecting: "Connecting to the server…",
@@ -83,6 +88,13 @@
       use_code: "Check in with booking code", take_walkin: "Take a walk-in ticket instead",
       network: "The network is down. Please try again shortly or ask at the information desk.",
       busy: "One moment…",
+      rate: "Rate our service", rate_title: "Rate our service",
+      rate_hint: "Hold the QR code on your ticket to the scanner",
+      rate_for: "Ticket {ticket} · {plate}", rate_thanks: "Thank you for your rating!",
+      rate_unknown: "Ticket not found: please scan again",
+      rating_too_early: "A visit can be rated once it is tested",
+      rating_exists: "This visit has already been rated: thank you",
+      rating_window_over: "The time for rating this visit is over",
     },
   };
   // the ticket's category in English (the server names it in Chinese)
@@ -425,6 +437,54 @@
     goHome();
   }
 
+  // -- rating the visit (好差评): the ticket's QR, read by the kiosk's scanner into a field -------
+  var rateOptions = null;
+  function scannedToken(text) {
+    var m = /\/p\/([A-Za-z0-9_-]{16,64})/.exec(text);
+    return m ? m[1] : text.trim();
+  }
+  function startRating() {
+    state.rateToken = null;
+    $("rate-scan").value = "";
+    $("rate-for").textContent = "";
+    $("rate-status").textContent = "";
+    $("rate-levels").replaceChildren();
+    show("rate");
+    $("rate-scan").focus();
+  }
+  function ratingFor(text) {
+    var token = scannedToken(text);
+    if (!token) return;
+    state.rateToken = token;
+    var options = rateOptions ? Promise.resolve(rateOptions)
+      : api("GET", "/api/v1/feedback/options").then(function (o) { rateOptions = o; return o; });
+    Promise.all([api("GET", "/api/v1/feedback/rate/" + encodeURIComponent(token)), options])
+      .then(function (got) {
+        var status = got[0];
+        $("rate-for").textContent = t("rate_for").replace("{ticket}", status.ticket).replace("{plate}", status.plate);
+        var row = $("rate-levels");
+        row.replaceChildren();
+        if (!status.can_rate) { $("rate-status").textContent = t(status.reason) || status.reason; return; }
+        $("rate-status").textContent = "";
+        got[1].levels.forEach(function (lv) {
+          var b = el("button", "btn level" + (lv.bad ? " bad" : ""), state.lang === "zh" ? lv.label : lv.label_en);
+          b.type = "button";
+          b.dataset.level = lv.value;
+          b.addEventListener("click", function () { submitRating(lv.value); });
+          row.appendChild(b);
+        });
+      }, function () { $("rate-status").textContent = t("rate_unknown"); });
+  }
+  function submitRating(level) {
+    api("POST", "/api/v1/feedback/ratings", {token: state.rateToken, level: level}).then(function () {
+      $("rate-levels").replaceChildren();
+      $("rate-status").textContent = t("rate_thanks");
+      setTimeout(function () { if (state.screen === "rate") reset(); }, 4000);
+    }, function (err) {
+      $("rate-status").textContent = (err.body && (state.lang === "zh" ? err.body.message_zh : err.body.message_en)) || t("network");
+    });
+  }
+
   // -- idle ----------------------------------------------------------------------------------------
   var idleTimer = null, idleDeadline = 0;
   function armIdle() {
@@ -494,6 +554,11 @@
   on("plate-back", function () { if (state.mode === "checkin") show("code"); else goHome(); });
   on("plate-ok", submitPlate);
   on("r-done", reset);
+  on("btn-rate", startRating);
+  on("rate-back", goHome);
+  $("rate-scan").addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); ratingFor($("rate-scan").value); $("rate-scan").value = ""; }
+  });
   on("err-home", reset);
   on("err-back", function () { show(state.errorFrom || "home"); });
   on("err-alt", function () {

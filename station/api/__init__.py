@@ -17,7 +17,23 @@ class StationApi(Api):
 
 
 def init_api(app: Flask) -> None:
-    from . import booking, counters, manage, meta, queue, staff, station, tickets, vehicles, visits
+    from . import (
+        booking,
+        counters,
+        feedback,
+        instruments,
+        keys,
+        manage,
+        meta,
+        queue,
+        staff,
+        station,
+        tickets,
+        tracking,
+        vehicles,
+        visits,
+        window,
+    )
 
     api = StationApi(app, spec_kwargs={
         "info": {"description": "机动车检测站运营服务器 API — the station server's JSON API."},
@@ -26,7 +42,7 @@ def init_api(app: Flask) -> None:
             "deviceToken": {"type": "http", "scheme": "bearer"},
         }},
     })
-    for module in (meta, station, vehicles, visits, booking, queue, tickets, counters, manage,
-                   staff):
+    for module in (meta, station, vehicles, visits, booking, queue, tickets, counters, window,
+                   keys, tracking, instruments, feedback, manage, staff):
         api.register_blueprint(module.blp)
     app.extensions["station.api"] = api

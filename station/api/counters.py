@@ -97,6 +97,15 @@ def park(counter_id: int) -> dict[str, Any]:
     return _act(counter_id, calling.park)
 
 
+@blp.route("/<int:counter_id>/finish", methods=["POST"])
+@require_roles(*STAFF)
+@blp.response(200, CallSchema)
+def finish(counter_id: int) -> dict[str, Any]:
+    """办结: the counter is done with its ticket (the visit was registered, refused or
+    cancelled here; paying finishes it by itself)."""
+    return _act(counter_id, calling.finish)
+
+
 @blp.route("/<int:counter_id>/transfer", methods=["POST"])
 @require_roles(*STAFF)
 @blp.arguments(TransferSchema)

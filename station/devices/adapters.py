@@ -90,8 +90,11 @@ class SmokeMeterHandle:
     verification register; this is only whether it is on the line.
     """
 
-    def __init__(self, meter: SmokeMeter) -> None:
+    def __init__(self, meter: SmokeMeter, simulator: Any | None = None) -> None:
         self.meter = meter
+        #: the byte-level simulator behind it in demo mode (the screens' "simulate" buttons
+        #: press its pedal and insert its filters); None on hardware
+        self.simulator = simulator
 
     def open(self) -> None:
         self.meter.open()
@@ -124,6 +127,10 @@ class PrinterHandle:
 
     def close(self) -> None:
         self.printer.close()
+
+
+#: keys of a camera's configuration that are the server's, not the driver's
+CAMERA_SERVER_KEYS = frozenset({"stations", "masks", "tile", "presence", "track_presence"})
 
 
 def default_factories(*, simulate: bool,
@@ -163,7 +170,10 @@ def default_factories(*, simulate: bool,
         return LedHandle(create_display(settings, buses=led_buses))
 
     def camera(config: DeviceConfig) -> DeviceHandle:
-        settings = {"name": config.name, **config.config}
+        # the server's own keys (which stations it sees, privacy masks, the lobby tile) are
+        # read by ``station.cameras``; the driver gets the rest
+        settings = {"name": config.name, **{k: v for k, v in config.config.items()
+                                            if k not in CAMERA_SERVER_KEYS}}
         if simulate or config.simulated:
             from simulators.camera import LaneScene, LaneSimulator, named_script
 
@@ -185,7 +195,9 @@ def default_factories(*, simulate: bool,
                 server = TcpServer(SmokeMeterSimulator(profile="clean", warmup_s=0)).start()
                 return server, server.stop
 
-            settings["url"] = simulators.get(config.id, start).url
+            server = simulators.get(config.id, start)
+            settings["url"] = server.url
+            return SmokeMeterHandle(Nht6Meter.from_config(settings), simulator=server.sim)
         return SmokeMeterHandle(Nht6Meter.from_config(settings))
 
     return {DeviceKind.TICKET_PRINTER: printer, DeviceKind.LED_DISPLAY: led,

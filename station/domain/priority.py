@@ -64,6 +64,7 @@ class ReasonCode(enum.StrEnum):
     BOOKED_LATE = "booked_late"
     RETEST = "retest"
     WALK_IN = "walk_in"
+    ARRIVAL_ORDER = "arrival_order"
 
 
 class CheckInTiming(enum.StrEnum):
@@ -109,6 +110,9 @@ class PolicyConfig:
     max_wait_min: int = 60
     retest_priority: bool | int = True
     special_needs_priority: bool = True
+    #: the plain first-come-first-served baseline (no rule above applies): everyone by
+    #: ``arrived_at``; kept to measure the policy against (the station-day simulator)
+    first_come_first_served: bool = False
 
     def __post_init__(self) -> None:
         _minutes(self.early_min, "early_min")
@@ -116,12 +120,12 @@ class PolicyConfig:
         _minutes(self.max_wait_min, "max_wait_min")
         if not isinstance(self.retest_priority, bool):
             _minutes(self.retest_priority, "retest_priority")
-        if not isinstance(self.special_needs_priority, bool):
-            raise ValidationError(
-                "priority_config_invalid",
-                "优先规则参数 special_needs_priority 应为是或否。",
-                "Priority setting special_needs_priority must be true or false.",
-                setting="special_needs_priority")
+        for name in ("special_needs_priority", "first_come_first_served"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValidationError(
+                    "priority_config_invalid",
+                    f"优先规则参数 {name} 应为是或否。",
+                    f"Priority setting {name} must be true or false.", setting=name)
 
     @property
     def max_wait(self) -> timedelta:
@@ -239,6 +243,9 @@ def _assess(entry: Waiting, now: datetime,
 def _classify(entry: Waiting, now: datetime, config: PolicyConfig
               ) -> tuple[Tier, datetime, int, ReasonCode, str, str]:
     arrived = entry.arrived_at
+    if config.first_come_first_served:
+        return (Tier.QUEUE, arrived, _ARRIVAL_CLASS, ReasonCode.ARRIVAL_ORDER,
+                "按到达顺序", "In order of arrival")
     # slot_start is set exactly for bookings (Waiting checks it), so timing is None otherwise
     timing = (None if entry.slot_start is None
               else check_in_timing(arrived, entry.slot_start, config))

@@ -322,6 +322,11 @@ class FreeAccelerationTest:
         return [run for run in self.runs if run.kind is RunKind.MEASURE]
 
     @property
+    def process_data(self) -> tuple[ProcessSample, ...]:
+        """The 1 Hz process data recorded so far (kept with an aborted test too)."""
+        return tuple(self._process)
+
+    @property
     def engine_phase(self) -> EnginePhase:
         return self._detector.phase
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager
-from station.services import appointments, notify
+from station.services import appointments, evidence, notify
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def in_transaction(db: Database, clock: Clock, work: Callable[[Session, Clock], 
 
 
 def station_jobs(db: Database, clock: Clock, devices: DeviceManager,
-                 notifier: notify.Notifier) -> list[Job]:
+                 notifier: notify.Notifier, store: evidence.EvidenceStore) -> list[Job]:
     """Every job of the station."""
     every_booking_tick = IntervalTrigger(minutes=BOOKING_TICK_MINUTES)
     return [
@@ -70,7 +72,20 @@ def station_jobs(db: Database, clock: Clock, devices: DeviceManager,
             in_transaction(db, clock, lambda s, c: notify.deliver_pending(s, c, notifier),
                            "outbox.deliver"),
             IntervalTrigger(seconds=OUTBOX_TICK_SECONDS), "Hand pending messages to the notifier"),
+        Job("evidence.archive",
+            in_transaction(db, clock, lambda s, c: evidence.archive_due(s, c, store),
+                           "evidence.archive"),
+            CronTrigger(hour=2, minute=30, timezone=clock.tz),
+            "Move evidence photos past the retention period to the archive"),
+        *feature_jobs(db, clock, store.archive.parent),
     ]
+
+
+def feature_jobs(db: Database, clock: Clock, archive: Path) -> list[Job]:
+    """The jobs that features define in their own modules of this package."""
+    from . import feedback, instruments, keys
+
+    return [*keys.jobs(db, clock), *instruments.jobs(db, clock), *feedback.jobs(db, clock, archive)]
 
 
 def build_scheduler(jobs: list[Job], clock: Clock) -> BackgroundScheduler:

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2 models, one module per aggregate. Import from here."""
 
+from . import evidence, feedback, instrument, keys, tracking, window  # noqa: F401  (feature models)
 from . import guard as _guard  # noqa: F401  (installs the append-only guard)
 from .appointment import (
     CHANNEL_LABELS,
@@ -19,6 +20,13 @@ from .appointment import (
 from .audit import AuditEntry
 from .base import Base
 from .device import DEVICE_KIND_LABELS, DeviceKind, HardwareDevice
+from .inspection import (
+    ITEM_OUTCOME_LABELS,
+    VISIT_RESULT_LABELS,
+    InspectionItemResult,
+    ItemOutcome,
+    VisitResult,
+)
 from .station import (
     STATION_KIND_LABELS,
     Counter,
@@ -39,10 +47,12 @@ from .visit import ActorKind, Visit, VisitCategory, VisitTransition
 __all__ = [
     "CHANNEL_LABELS",
     "DEVICE_KIND_LABELS",
+    "ITEM_OUTCOME_LABELS",
     "ONLINE_CHANNELS",
     "ROLE_LABELS",
     "STATION_KIND_LABELS",
     "TICKET_CATEGORY_LABELS",
+    "VISIT_RESULT_LABELS",
     "ActorKind",
     "Appointment",
     "AppointmentStatus",
@@ -58,6 +68,8 @@ __all__ = [
     "DayCounter",
     "DeviceKind",
     "HardwareDevice",
+    "InspectionItemResult",
+    "ItemOutcome",
     "Lane",
     "LaneStation",
     "OpenState",
@@ -80,5 +92,6 @@ __all__ = [
     "Vehicle",
     "Visit",
     "VisitCategory",
+    "VisitResult",
     "VisitTransition",
 ]

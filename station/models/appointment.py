@@ -121,7 +121,7 @@ class Appointment(IdMixin, Base):
     slot_starts_at: Mapped[time]
     #: the slot's start as an instant (UTC), for ordering and the check-in window
     slot_start: Mapped[datetime]
-    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     #: for imported bookings: the police platform's own reference
     external_ref: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     arrival: Mapped[Arrival | None] = mapped_column(str_enum(Arrival, 16))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from station.domain.journey import TERMINAL, VisitState
 
 from .base import Base, IdMixin, str_enum
+from .inspection import VisitResult
 from .vehicle import Vehicle
 
 
@@ -52,6 +53,12 @@ class Visit(IdMixin, Base):
     arrived_at: Mapped[datetime | None]
     #: 绿色通道: the elderly, disabled, emergencies — served with priority
     special_needs: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: the lane chosen for the vehicle (lane assignment), and why, in the staff's words
+    assigned_lane_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lanes.id"), index=True)
+    assigned_lane_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    #: the overall result once tested (rows in ``inspection_item_results`` say why)
+    result: Mapped[VisitResult | None] = mapped_column(str_enum(VisitResult, 8))
+    result_at: Mapped[datetime | None]
     vehicle: Mapped[Vehicle] = relationship(lazy="joined")
     transitions: Mapped[list[VisitTransition]] = relationship(
         back_populates="visit", order_by="VisitTransition.id", cascade="save-update, merge",

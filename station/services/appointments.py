@@ -390,11 +390,11 @@ def walk_in(session: Session, clock: Clock, actor: Actor, *, plate_type: str, pl
                        "This plate has a booking: check in with its code")
     phone = phones.validate_phone(phone) if phone else ""
     vehicle = vehicles.register(session, clock, plate_type=plate_type, plate=plate)
-    _vehicle_free(session, vehicle)
     now = clock.now()
+    # open_visit refuses a vehicle with a visit in progress (and the database would too)
     visit = visits.open_visit(session, clock, actor, vehicle, category=VisitCategory.WALK_IN,
-                              reason=f"现场预约 {channel.value}")
-    visit.arrived_at, visit.special_needs = now, special_needs
+                              reason=f"现场预约 {channel.value}", arrived_at=now,
+                              special_needs=special_needs)
     local = clock.local(now)
     appointment = Appointment(
         code=_unique_code(session), channel=channel, status=AppointmentStatus.CHECKED_IN,

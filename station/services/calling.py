@@ -18,10 +18,20 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
-from station.domain.journey import VisitState
+from station.domain import priority
+from station.domain.journey import WAITING_FOR_COUNTER, VisitState
 from station.domain.masking import mask_plate
 from station.errors import Conflict, NotFound
-from station.models import CallState, Counter, OpenState, Ticket, VisitTransition
+from station.models import (
+    Appointment,
+    CallState,
+    Counter,
+    OpenState,
+    Ticket,
+    Visit,
+    VisitCategory,
+    VisitTransition,
+)
 
 from . import audit, queue, settings, tickets, visits
 from .actors import Actor
@@ -82,9 +92,72 @@ def _call(session: Session, clock: Clock, actor: Actor, ticket: Ticket, counter:
     return ticket
 
 
+#: how many rows each candidate query takes (see ``_candidates``)
+CANDIDATES_PER_RULE = 16
+
+
+def _late_expr(session: Session, late_min: int) -> sa.ColumnElement[bool]:
+    """``arrived_at > slot_start + late_min`` in the database's own date arithmetic."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (sa.func.extract("epoch", Visit.arrived_at - Appointment.slot_start)
+                > late_min * 60)
+    return (sa.func.julianday(Visit.arrived_at) - sa.func.julianday(Appointment.slot_start)
+            > late_min / 1440)
+
+
+def _candidates(session: Session, clock: Clock) -> list[tuple[priority.Position, int]]:
+    """The callable tickets that can come first, in the policy's order, with their ticket ids.
+
+    The whole queue (thousands of rows on a busy day) is not read for a call. Whoever comes
+    first under ``station.domain.priority`` is the first row of one of five small queries:
+    earliest (re)queue time (escalation and walk-in order), green channel, on-time or early
+    bookings by slot, retests by arrival, and the rest by arrival. The policy then orders this
+    short list; its first entries are the queue's first entries.
+    """
+    now = clock.now()
+    config = queue.policy_config(session)
+    effective = sa.func.coalesce(Ticket.requeued_at, Visit.arrived_at)
+    base = (sa.select(Visit.id).join(Ticket, Ticket.visit_id == Visit.id)
+            .outerjoin(Appointment, Appointment.visit_id == Visit.id)
+            .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
+                   Ticket.call_state == CallState.WAITING,
+                   sa.or_(Ticket.hold_until.is_(None), Ticket.hold_until <= now))
+            .limit(CANDIDATES_PER_RULE))
+    late = _late_expr(session, config.late_min)
+    on_time_booking = sa.and_(Visit.category == VisitCategory.BOOKED, Ticket.requeued_at.is_(None),
+                              Appointment.slot_start.is_not(None), sa.not_(late))
+    fresh_retest = sa.and_(Visit.category == VisitCategory.RETEST, Ticket.requeued_at.is_(None))
+    queries = [
+        base.order_by(effective, Visit.id),
+        base.where(Visit.special_needs.is_(True)).order_by(effective, Visit.id),
+        base.where(on_time_booking).order_by(Appointment.slot_start, Visit.id),
+        base.where(fresh_retest).order_by(Visit.arrived_at, Visit.id),
+        base.where(sa.not_(on_time_booking), sa.not_(fresh_retest)).order_by(effective, Visit.id),
+    ]
+    ids: set[int] = set()
+    for query in queries:
+        ids.update(session.scalars(query))
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs,
+                  Appointment.slot_start, Ticket.id.label("ticket_id"), Ticket.requeued_at)
+        .join(Ticket, Ticket.visit_id == Visit.id)
+        .outerjoin(Appointment, Appointment.visit_id == Visit.id)
+        .where(Visit.id.in_(ids))).all()
+    tickets_of = {row.id: row.ticket_id for row in rows}
+    return [(p, tickets_of[p.id]) for p in priority.order([queue._entry(r) for r in rows], now,
+                                                           config)]
+
+
 def call_next(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket | None:
     """Call the first ticket in the policy's order to ``counter``; None when nobody waits."""
     _require_free(session, counter)
+    for _, ticket_id in _candidates(session, clock):
+        ticket = _take(session, ticket_id)
+        if ticket is not None:
+            return _call(session, clock, actor, ticket, counter)
+    # every candidate is being taken by another window (PostgreSQL): look at the whole queue
     now = clock.now()
     for place in queue.counter_queue(session, clock):
         if place.ticket_id is None or (place.hold_until is not None and place.hold_until > now):
@@ -98,11 +171,11 @@ def call_next(session: Session, clock: Clock, actor: Actor, counter: Counter) ->
 def call_ticket(session: Session, clock: Clock, actor: Actor, counter: Counter,
                 label: str) -> Ticket:
     """Call a specific ticket (also a skipped or parked one) by its number."""
-    _require_free(session, counter)
     ticket = session.scalar(sa.select(Ticket).where(Ticket.day == clock.today(),
                                                     Ticket.label == label.strip().upper()))
     if ticket is None:
         raise NotFound("ticket_not_found", f"今天没有{label}号", f"No ticket {label} today")
+    _require_free(session, counter)
     if ticket.call_state not in (CallState.WAITING, CallState.PARKED):
         raise Conflict("ticket_not_waiting", f"{ticket.label}号不在等候中", f"{ticket.label} is not waiting")
     if ticket.call_state is CallState.PARKED and ticket.counter_id != counter.id:

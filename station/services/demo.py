@@ -22,10 +22,12 @@ from station.models import (
     User,
 )
 
-from . import calendar, prices, users
+from . import calendar, instruments, keys, pickup, prices, users
 from .actors import Actor
 
 DEMO_PASSWORD = "demo1234"
+#: bus addresses of the lane displays: after the window displays'
+LANE_LED_ADDRESS = 20
 
 #: (username, display name, roles)
 DEMO_STAFF: list[tuple[str, str, list[Role]]] = [
@@ -105,28 +107,52 @@ def seed(session: Session, clock: Clock) -> DemoStation:
     _, out.client_tokens["lobby_display"] = users.register_client_device(
         session, clock, actor, kind=ClientKind.LOBBY_DISPLAY, name="休息区大屏")
     session.flush()
-    diesel = session.scalar(sa.select(LaneStation).join(Lane).where(
-        Lane.number == 2, LaneStation.kind == StationKind.EMISSION_DIESEL))
+    diesel_stations = session.scalars(sa.select(LaneStation).join(Lane).where(
+        LaneStation.kind == StationKind.EMISSION_DIESEL).order_by(Lane.number)).all()
     lanes = session.scalars(sa.select(Lane).order_by(Lane.number)).all()
     devices = [
         HardwareDevice(kind=DeviceKind.CAMERA, name=f"{lane.number}号线摄像头", simulated=True,
-                       config={"fps": 5}, lane_station_id=lane.stations[0].id, created_at=now)
+                       config=demo_camera_config(lane), lane_station_id=lane.stations[0].id,
+                       created_at=now)
         for lane in lanes
     ] + [
         HardwareDevice(kind=DeviceKind.TICKET_PRINTER, name="取号机1打印机", simulated=True,
                        config={"connection": "network"}, client_device_id=kiosk.id, created_at=now),
-        HardwareDevice(kind=DeviceKind.SMOKE_METER, name="2号线不透光烟度计", simulated=True,
-                       config={"model": "NHT-6"}, lane_station_id=diesel.id if diesel else None,
-                       created_at=now),
+    ] + [
+        HardwareDevice(kind=DeviceKind.SMOKE_METER, name=f"{st.lane.number}号线不透光烟度计",
+                       simulated=True, config={"model": "NHT-6"}, lane_station_id=st.id,
+                       created_at=now)
+        for st in diesel_stations
     ] + [
         HardwareDevice(kind=DeviceKind.LED_DISPLAY, name=f"{c.number}号窗口屏", simulated=True,
                        config={"protocol": "rs485_frame", "address": c.number},
                        counter_id=c.id, created_at=now)
         for c in counters
+    ] + [  # a display at the entry of each lane: normal, or what is suspended
+        HardwareDevice(kind=DeviceKind.LED_DISPLAY, name=f"{lane.number}号线屏", simulated=True,
+                       config={"protocol": "rs485_frame", "address": LANE_LED_ADDRESS + lane.number},
+                       lane_station_id=lane.stations[0].id, created_at=now)
+        for lane in lanes
     ]
     session.add_all(devices)
     session.flush()
+    keys.seed_demo_slots(session)
+    pickup.seed_demo(session, clock)
+    instruments.seed_demo(session, clock)  # certificates and today's checks: the lanes open
     return out
+
+
+def demo_camera_config(lane: Lane) -> dict[str, object]:
+    """A simulated lane camera watching the lane's first three stations (the simulated scene's
+    S1–S3), with its privacy masks and a small lobby tile. Its simulated traffic is not the
+    demo's visits, so it takes evidence photos but does not move cars in lane tracking."""
+    from simulators.camera import LaneScene
+
+    scene = LaneScene()
+    stations = [{**spec, "station_id": station.id}
+                for spec, station in zip(scene.stations_config(), lane.stations, strict=False)]
+    return {"fps": 5, "stations": stations, "masks": scene.privacy_masks(),
+            "tile": {"width": 480, "fps": 2}, "track_presence": False}
 
 
 def staff_user(session: Session, username: str) -> User | None:

@@ -18,12 +18,36 @@ TARGET_APPOINTMENT_RATE = 1.0
 TARGET_ONLINE_RATE = 0.5
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
+    """A share to four places, None when there is nothing to share."""
     return round(part / whole, 4) if whole else None
 
 
+class BookingRates:
+    """The booking ratios of figures that count ``arrivals``, ``booked``, ``online``, ``due``
+    and ``no_shows`` (a day here, a week or month on the scorecard)."""
+
+    arrivals: int
+    booked: int
+    online: int
+    due: int
+    no_shows: int
+
+    @property
+    def appointment_rate(self) -> float | None:
+        return rate(self.booked, self.arrivals)
+
+    @property
+    def online_rate(self) -> float | None:
+        return rate(self.online, self.booked)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return rate(self.no_shows, self.due)
+
+
 @dataclass(frozen=True)
-class DayFigures:
+class DayFigures(BookingRates):
     day: date
     arrivals: int            # vehicles that checked in
     booked: int              # … with a booking of any channel (on-site bookings included)
@@ -31,18 +55,6 @@ class DayFigures:
     online: int              # … booked through an online channel
     due: int                 # bookings made ahead for the day, not cancelled
     no_shows: int
-
-    @property
-    def appointment_rate(self) -> float | None:
-        return _rate(self.booked, self.arrivals)
-
-    @property
-    def online_rate(self) -> float | None:
-        return _rate(self.online, self.booked)
-
-    @property
-    def no_show_rate(self) -> float | None:
-        return _rate(self.no_shows, self.due)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -1,4 +1,10 @@
-"""Lanes (检测线), their stations (工位) and counter windows (窗口): read and open/close/block."""
+"""Lanes (检测线), their stations (工位) and counter windows (窗口): read and open/close/block.
+
+A lane or station that changes state changes what the lane can test: the cars waiting for a
+lane are re-assigned in the same transaction (``assignment.reassign_waiting``). The metering
+instruments call ``set_station_state(..., BLOCKED, reason)`` when an instrument may not be used
+and ``OPEN`` when it may again.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +59,7 @@ def set_lane_state(session: Session, clock: Clock, actor: Actor, lane: Lane, sta
                  reason=lane.state_reason)
     signals.send_after_commit(session, signals.lane_state_changed, lane_id=lane.id,
                               station_id=None, state=state.value, reason=lane.state_reason)
+    _reassign(session, clock, actor)
     return lane
 
 
@@ -65,4 +72,12 @@ def set_station_state(session: Session, clock: Clock, actor: Actor, station: Lan
     signals.send_after_commit(session, signals.lane_state_changed, lane_id=station.lane_id,
                               station_id=station.id, state=state.value,
                               reason=station.state_reason)
+    _reassign(session, clock, actor)
     return station
+
+
+def _reassign(session: Session, clock: Clock, actor: Actor) -> None:
+    from . import assignment  # assignment reads lanes: imported here to avoid a cycle
+
+    session.flush()
+    assignment.reassign_waiting(session, clock, actor)

@@ -14,9 +14,20 @@ from sqlalchemy.orm import Session
 from station.clock import Clock
 from station.domain.journey import LABELS, ON_SITE, VisitState
 from station.domain.masking import mask_plate
-from station.models import STATION_KIND_LABELS, CallState, Counter, Lane, LaneStation, Ticket, Visit
+from station.errors import NotFound
+from station.models import (
+    STATION_KIND_LABELS,
+    CallState,
+    Counter,
+    DeviceKind,
+    HardwareDevice,
+    Lane,
+    LaneStation,
+    Ticket,
+    Visit,
+)
 
-from . import lanes, prices, queue, settings
+from . import assignment, keys, lanes, prices, queue, settings, tracking
 
 
 def station_dict(station: LaneStation) -> dict[str, Any]:
@@ -64,11 +75,29 @@ def visit_dict(visit: Visit) -> dict[str, Any]:
             "plate": v.plate}
 
 
+#: key-handover stages (交钥匙) as the lobby shows them, derived from the visit's state
+HANDOVER_STAGES: list[tuple[str, str, str, frozenset[VisitState]]] = [
+    ("keys_handed_over", "已交钥匙", "Keys handed over",
+     # at the counter the keys may or may not be with the station: only states where they
+     # certainly are (handed over; paid and waiting for a lane, driven by a runner)
+     frozenset({VisitState.KEYS_HANDED_OVER, VisitState.QUEUED_FOR_LANE})),
+    ("on_lane", "检测中", "On the lane", frozenset({VisitState.ON_LANE})),
+    ("ready", "可取车", "Ready for pick-up",
+     frozenset({VisitState.TESTED, VisitState.PAPERS_PRINTED})),
+    ("keys_returned", "已还钥匙", "Keys returned", frozenset({VisitState.KEYS_RETURNED})),
+]
+
+
+def handover_stage(state: VisitState) -> str | None:
+    return next((code for code, _, _, states in HANDOVER_STAGES if state in states), None)
+
+
 def public_visit(visit_id: int, state: VisitState | str, plate: str) -> dict[str, Any]:
     """A visit as a public screen may see it: an id, the stage and a masked plate."""
     state = VisitState(state)
     return {"id": visit_id, "state": state.value, "state_label": LABELS[state][0],
-            "on_site": state in ON_SITE, "plate": mask_plate(plate)}
+            "on_site": state in ON_SITE, "stage": handover_stage(state),
+            "plate": mask_plate(plate)}
 
 
 def _visits_on_site(session: Session) -> list[Visit]:
@@ -97,14 +126,72 @@ def now_serving(session: Session, clock: Clock) -> list[dict[str, Any]]:
             for label, number, name, at in rows]
 
 
+CATEGORY_LABELS = {"booked": ("预约", "Booked"), "walk_in": ("现场", "Walk-in"),
+                   "retest": ("复检", "Retest")}
+
+
+def waiting_by_category(session: Session, clock: Clock) -> list[dict[str, Any]]:
+    """The counter queue per category (public: ticket numbers only) with the wait a newcomer
+    of that category can expect."""
+    places = queue.counter_queue(session, clock)
+    out = []
+    for code, (zh, en) in CATEGORY_LABELS.items():
+        mine = [p for p in places if p.category == code]
+        out.append({"category": code, "label": zh, "label_en": en, "count": len(mine),
+                    "tickets": [p.ticket for p in mine if p.ticket][:8],
+                    "estimated_wait_min": mine[-1].estimated_wait_min if mine else 0})
+    return out
+
+
+def waits(session: Session, clock: Clock) -> dict[str, Any]:
+    """The public wait figures: the counter queue per category and every lane's queue."""
+    return {"queues": waiting_by_category(session, clock),
+            "lanes": assignment.lane_waits(session, clock)}
+
+
+def lane_board(session: Session, clock: Clock, *, public: bool) -> dict[str, Any]:
+    """Every lane as a row of its stations with the cars at each, the cars waiting for it and
+    its expected wait. Public: masked plates and visit ids only."""
+    on_lane, waiting = tracking.board(session), tracking.lane_queue(session)
+    shown = mask_plate if public else (lambda p: p)
+    out = []
+    for lane in lanes.all_lanes(session):
+        d = lane_dict(lane)
+        cars = on_lane.get(lane.id, [])
+        for st in d["stations"]:
+            st["cars"] = [{"id": c["visit_id"], "kind": c["kind"], "plate": shown(c["plate"]),
+                           "since": c["since"].isoformat()}
+                          for c in cars if c["station_id"] == st["id"]]
+        d["waiting"] = [{"id": w["visit_id"], "plate": shown(w["plate"])}
+                        for w in waiting.get(lane.id, [])]
+        d["estimated_wait_min"] = assignment.expected_wait_min(session, clock, lane,
+                                                               ahead=len(d["waiting"]))
+        out.append(d)
+    return {"lanes": out}
+
+
 def public_overview(session: Session, clock: Clock) -> dict[str, Any]:
     return {
         "now_serving": now_serving(session, clock),
         "station": public_station(session, clock),
-        "lanes": [lane_dict(lane) for lane in lanes.all_lanes(session)],
+        "lanes": lane_board(session, clock, public=True)["lanes"],
+        "waits": waits(session, clock),
+        "handover_stages": [{"code": c, "label": zh, "label_en": en}
+                            for c, zh, en, _ in HANDOVER_STAGES],
         "counters": [counter_dict(c) for c in lanes.all_counters(session)],
         "visits": [public_visit(v.id, v.state, v.vehicle.plate) for v in _visits_on_site(session)],
+        "cameras": lane_cameras(session),
     }
+
+
+def lane_cameras(session: Session) -> list[dict[str, Any]]:
+    """The lane cameras whose masked live tiles the lobby shows (全程透明化)."""
+    rows = session.execute(sa.select(HardwareDevice.id, HardwareDevice.name)
+                           .where(HardwareDevice.kind == DeviceKind.CAMERA,
+                                  HardwareDevice.enabled.is_(True))
+                           .order_by(HardwareDevice.name)).all()
+    return [{"id": device_id, "name": name, "url": f"/cameras/{device_id}/live.mjpg"}
+            for device_id, name in rows]
 
 
 #: the stages an owner follows on the progress page, with the visit states each covers
@@ -134,7 +221,10 @@ def progress(session: Session, clock: Clock, ticket: Any) -> dict[str, Any]:
     visit = ticket.visit
     place = None
     if visit.state in (VisitState.CHECKED_IN, VisitState.KEYS_HANDED_OVER):
-        place = next((p for p in queue.counter_queue(session, clock) if p.visit_id == visit.id), None)
+        try:
+            place = queue.place_of(session, clock, visit.id)
+        except NotFound:  # checked in but not (or no longer) in the counter queue
+            place = None
     return {
         "ticket": ticket.label, "plate": mask_plate(visit.vehicle.plate),
         "state": visit.state.value, "state_label": LABELS[visit.state][0],
@@ -143,4 +233,28 @@ def progress(session: Session, clock: Clock, ticket: Any) -> dict[str, Any]:
         "estimated_wait_min": place.estimated_wait_min if place else None,
         "station_name": settings.get(session, "station.name"),
         "hotline": settings.get(session, "station.hotline"),
+        "lane": lane_position(session, visit),
+        "key": keys.progress_of_visit(session, visit.id),
     }
+
+
+def lane_position(session: Session, visit: Visit) -> dict[str, Any] | None:
+    """Where the owner's car is on the lanes (public): its lane, the station it is at, and
+    the stations of the lane with which are done."""
+    if visit.assigned_lane_id is None:
+        return None
+    lane = lanes.get_lane(session, visit.assigned_lane_id)
+    pos = tracking.position_of(session, visit.id)
+    here = next((st for st in lane.stations if pos and st.id == pos.station_id), None)
+    stations = []
+    for st in lane.stations:
+        status = "todo"
+        if pos is not None and pos.lane_id == lane.id:
+            if pos.kind.value == "left" or (here and st.position < here.position):
+                status = "passed"
+            elif here and st.id == here.id:
+                status = "current" if pos.kind.value == "arrived" else "done"
+        stations.append({"name": st.name, "status": status})
+    return {"lane_number": lane.number, "lane_name": lane.name,
+            "station_name": here.name if here else None,
+            "kind": pos.kind.value if pos else "waiting", "stations": stations}

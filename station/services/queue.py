@@ -44,6 +44,7 @@ def policy_config(session: Session) -> priority.PolicyConfig:
         late_min=int(settings.get(session, "checkin.late_minutes")),
         max_wait_min=int(settings.get(session, "queue.max_wait_minutes")),
         special_needs_priority=bool(settings.get(session, "queue.special_needs_priority")),
+        first_come_first_served=settings.get(session, "queue.policy") == "fifo",
     )
 
 
@@ -88,17 +89,20 @@ def _waiting(session: Session) -> list[sa.Row[Any]]:
 
 
 def average_service_minutes(session: Session, clock: Clock) -> float:
-    """Mean of the last counter services today (call → leaving the counter), else the default."""
+    """Mean of the last counter services today (call → leaving the counter), else the default.
+
+    Reads only the newest moves into and out of ``CALLED`` (enough for ``SERVICE_SAMPLE``
+    services), so the cost stays the same all day long."""
     start, _ = clock.day_bounds(clock.today())
     rows = session.execute(
         sa.select(VisitTransition.visit_id, VisitTransition.to_state, VisitTransition.from_state,
                   VisitTransition.at)
         .where(VisitTransition.at >= start, sa.or_(VisitTransition.to_state == VisitState.CALLED,
                                                    VisitTransition.from_state == VisitState.CALLED))
-        .order_by(VisitTransition.id)).all()
+        .order_by(VisitTransition.id.desc()).limit(4 * SERVICE_SAMPLE)).all()
     called_at: dict[int, datetime] = {}
     durations: list[float] = []
-    for visit_id, to_state, from_state, at in rows:
+    for visit_id, to_state, from_state, at in reversed(rows):
         if from_state is VisitState.CALLED and visit_id in called_at:
             durations.append((at - called_at.pop(visit_id)).total_seconds() / 60)
         if to_state is VisitState.CALLED:
@@ -130,32 +134,40 @@ def _entry(row: sa.Row[Any]) -> priority.Waiting:
         special_needs=row.special_needs)
 
 
+def _ordered(session: Session, clock: Clock
+             ) -> tuple[dict[int, sa.Row[Any]], list[priority.Position], float, int]:
+    rows = _waiting(session)
+    by_id = {row.id: row for row in rows}
+    positions = priority.order([_entry(row) for row in rows], clock.now(), policy_config(session))
+    return by_id, positions, average_service_minutes(session, clock), open_counters(session)
+
+
+def _place(row: sa.Row[Any], position: priority.Position, now: datetime, service: float,
+           counters: int) -> QueuePlace:
+    ahead = position.rank - 1
+    return QueuePlace(
+        visit_id=row.id, ticket_id=row.ticket_id, ticket=row.label,
+        hold_until=row.hold_until if row.hold_until and row.hold_until > now else None,
+        rank=position.rank, plate=row.plate,
+        category=row.category.value, arrived_at=row.arrived_at,
+        waited_min=int((now - row.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
+        estimated_wait_min=estimate_wait_min(ahead, service, counters),
+        reason_code=position.reason_code.value, reason_zh=position.reason_zh,
+        reason_en=position.reason_en)
+
+
 def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
     """Everyone waiting for a counter, in the order they will be called."""
     now = clock.now()
-    rows = _waiting(session)
-    by_id = {row.id: row for row in rows}
-    entries = [_entry(row) for row in rows]
-    service, counters = average_service_minutes(session, clock), open_counters(session)
-    out = []
-    for position in priority.order(entries, now, policy_config(session)):
-        row = by_id[position.id]
-        ahead = position.rank - 1
-        out.append(QueuePlace(
-            visit_id=row.id, ticket_id=row.ticket_id, ticket=row.label,
-            hold_until=row.hold_until if row.hold_until and row.hold_until > now else None,
-            rank=position.rank, plate=row.plate,
-            category=row.category.value, arrived_at=row.arrived_at,
-            waited_min=int((now - row.arrived_at) / timedelta(minutes=1)), people_ahead=ahead,
-            estimated_wait_min=estimate_wait_min(ahead, service, counters),
-            reason_code=position.reason_code.value, reason_zh=position.reason_zh,
-            reason_en=position.reason_en))
-    return out
+    by_id, positions, service, counters = _ordered(session, clock)
+    return [_place(by_id[p.id], p, now, service, counters) for p in positions]
 
 
 def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
-    for place in counter_queue(session, clock):
-        if place.visit_id == visit_id:
-            return place
+    now = clock.now()
+    by_id, positions, service, counters = _ordered(session, clock)
+    for position in positions:
+        if position.id == visit_id:
+            return _place(by_id[visit_id], position, now, service, counters)
     raise NotFound("not_waiting", "该车辆不在等候队列中", "This vehicle is not waiting for a counter",
                    visit_id=visit_id)

@@ -82,6 +82,9 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
     Setting("checkin.late_minutes", 15, "预约迟到容限(分钟)", "Check-in window after the slot start (minutes)", 0, 240),
     Setting("queue.max_wait_minutes", 60, "最长等候(分钟)，超时优先", "Longest wait before priority (minutes)", 10, 480),
     Setting("queue.special_needs_priority", True, "绿色通道优先", "Priority for special needs"),
+    Setting("queue.policy", "priority", "排队规则(priority 预约优先 / fifo 先到先办)",
+            "Queue order (priority: the priority policy / fifo: first come, first served)",
+            pattern=r"priority|fifo"),
     Setting("queue.default_service_minutes", 5, "窗口平均办理时长(分钟)", "Default counter service time (minutes)", 1, 60),
     Setting("counter.skip_hold_minutes", 5, "过号后暂不叫回(分钟)", "A skipped ticket is not called again for (minutes)", 0, 120),
     Setting("tickets.prefix.booked", "A", "预约号前缀", "Ticket prefix, booked", pattern=r"[A-Z]"),
@@ -95,6 +98,15 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
 ]}
 
 
+def register(*settings: Setting) -> None:
+    """Add a feature's settings to the table (called once, when its service module is
+    imported); a key may be defined only once."""
+    for setting in settings:
+        if setting.key in SETTINGS and SETTINGS[setting.key] != setting:
+            raise ValueError(f"setting {setting.key} is defined twice")
+        SETTINGS[setting.key] = setting
+
+
 def _definition(key: str) -> Setting:
     try:
         return SETTINGS[key]
@@ -103,13 +115,14 @@ def _definition(key: str) -> Setting:
 
 
 def get(session: Session, key: str) -> Any:
-    """The value in force; read once per session (a transaction reads a setting many times)."""
+    """The value in force. The first call in a session reads every stored value in one query
+    (a request reads several settings; one statement instead of one each)."""
     definition = _definition(key)
-    cache = session.info.setdefault("settings", {})
-    if key not in cache:
-        row = session.get(StationSetting, key)
-        cache[key] = definition.default if row is None else row.value
-    return cache[key]
+    stored = session.info.get("settings")
+    if stored is None:
+        rows = session.execute(sa.select(StationSetting.key, StationSetting.value))
+        stored = session.info["settings"] = {key: value for key, value in rows}
+    return stored.get(key, definition.default)
 
 
 def all_values(session: Session) -> dict[str, Any]:
@@ -122,7 +135,7 @@ def put(session: Session, clock: Clock, actor: Actor, key: str, value: Any) -> A
     value = definition.coerce(value)
     row = session.get(StationSetting, key)
     old = definition.default if row is None else row.value
-    session.info.get("settings", {}).pop(key, None)
+    session.info.pop("settings", None)  # read again, with this value, on the next get
     if row is None:
         row = StationSetting(key=key, value=value, updated_at=clock.now(), updated_by=actor.id)
         session.add(row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -32,8 +34,10 @@ def active_for_vehicle(session: Session, vehicle: Vehicle) -> Visit | None:
 
 def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *,
                category: VisitCategory, state: VisitState = VisitState.CHECKED_IN,
-               reason: str | None = None) -> Visit:
-    """Start a visit for a vehicle — booked ahead (``BOOKED``) or on arrival (``CHECKED_IN``).
+               reason: str | None = None, arrived_at: datetime | None = None,
+               special_needs: bool = False) -> Visit:
+    """Start a visit for a vehicle — booked ahead (``BOOKED``) or on arrival (``CHECKED_IN``,
+    with ``arrived_at``, its place in the queue).
 
     A vehicle has at most one visit in progress.
     """
@@ -48,7 +52,7 @@ def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *
     now = clock.now()
     visit = Visit(inspection_serial=sequences.new_inspection_serial(session, clock), attempt=1,
                   vehicle=vehicle, category=category, state=state, state_changed_at=now,
-                  created_at=now)
+                  created_at=now, arrived_at=arrived_at, special_needs=special_needs)
     session.add(visit)
     session.flush()
     _record(session, clock, actor, visit, None, state, reason)

@@ -29,7 +29,7 @@ from flask_login import login_user, logout_user
 
 from station.auth import StaffUser, limiter, public_limit, require_roles
 from station.context import get_clock, get_config, get_db
-from station.services import overview, tickets, users, visits
+from station.services import evidence, overview, tickets, users, visits
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/station")
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: front-end files served from node_modules: URL name → path inside node_modules
 VENDOR_FILES = {
     "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
+    "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
 }
 
 
@@ -45,14 +46,13 @@ def init_web(app: Flask) -> None:
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
 
-    from .booking import bp as booking_bp
-    from .manager import bp as manager_bp
+    from . import booking, cameras, emission, feedback, keys, lane, manager, technician, window
 
     app.register_blueprint(bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(kiosk_bp)
-    app.register_blueprint(booking_bp)
-    app.register_blueprint(manager_bp)
+    for module in (booking, manager, window, keys, lane, emission, technician, feedback, cameras):
+        app.register_blueprint(module.bp)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -135,4 +135,5 @@ def visit_page(visit_id: int) -> str:
     with get_db().read() as s:
         visit = visits.get(s, visit_id)
         return render_template("visit.html", visit=overview.visit_dict(visit),
-                               history=visits.history(s, visit))
+                               history=visits.history(s, visit),
+                               photos=evidence.photos_of_visit(s, visit_id))

@@ -414,3 +414,47 @@ def test_no_context_menu_and_no_text_selection(browser, live, demo_station):
         assert page.evaluate("getComputedStyle(document.body).userSelect") == "none"
     finally:
         context.close()
+
+
+def test_rating_at_the_kiosk_with_the_tickets_qr(browser, live, demo_station, db, clock, tmp_path):
+    """The scanner types the ticket's QR (its progress URL) into the field; five big levels;
+    one rating per visit, on the kiosk channel."""
+    from station.domain.journey import VisitState
+    from station.models import Ticket, Visit
+    from station.models.feedback import Rating, RatingChannel
+    from station.services import visits
+
+    context, page = open_kiosk(browser, live, demo_station.client_tokens["kiosk"], LANDSCAPE)
+    try:
+        walk_in(page, "浙C44444")
+        page.locator("#screen-result").wait_for()
+        qr_url = page.locator("#r-qr").get_attribute("src")
+        with db.read() as s:
+            visit = s.scalar(sa.select(Visit).order_by(Visit.id.desc()))
+            token = s.scalar(sa.select(Ticket.progress_token).where(Ticket.visit_id == visit.id))
+        assert qr_url
+        page.locator("#r-done").click()
+        page.locator("#btn-rate").click()
+        page.locator("#screen-rate").wait_for()
+        scan = page.locator("#rate-scan")
+        scan.fill(f"{live.url}/p/{token}")
+        scan.press("Enter")
+        page.wait_for_selector("#rate-status >> text=检验完成后才能评价")  # not yet: it says why
+        assert page.locator("#rate-levels button").count() == 0
+        with db.write() as s:  # the lanes test the car
+            v = s.get(Visit, visit.id)
+            for state in (VisitState.CALLED, VisitState.REGISTERED, VisitState.QUEUED_FOR_LANE,
+                          VisitState.ON_LANE, VisitState.TESTED):
+                visits.transition(s, clock, Actor.system("t"), v, state)
+        scan.fill(f"{live.url}/p/{token}")
+        scan.press("Enter")
+        page.locator("#rate-levels button").first.wait_for()
+        assert page.locator("#rate-levels button").count() == 5
+        screenshot(page, tmp_path, "kiosk_rating")
+        page.locator("#rate-levels button[data-level=satisfied]").click()
+        page.wait_for_selector("#rate-status >> text=感谢您的评价")
+        with db.read() as s:
+            rating = s.scalar(sa.select(Rating).where(Rating.visit_id == visit.id))
+            assert rating.channel is RatingChannel.KIOSK and rating.level.value == "satisfied"
+    finally:
+        context.close()

@@ -94,6 +94,16 @@ def test_the_worked_example_of_the_docs() -> None:
     assert next_up(WORKED_EXAMPLE, at("10:00")) == got[0]
 
 
+def test_first_come_first_served_baseline_orders_the_worked_example_by_arrival() -> None:
+    """The baseline the policy is measured against: no booking, green-channel or escalation
+    rule, only the arrival time (then the id)."""
+    got = order(WORKED_EXAMPLE, at("10:00"), PolicyConfig(first_come_first_served=True))
+    assert ids(got) == ["A001", "B001", "A003", "B002", "B003", "C001", "A002", "A005", "A004",
+                        "B004"]
+    assert {(p.tier, p.reason_code, p.reason_zh) for p in got} == {
+        (Tier.QUEUE, ReasonCode.ARRIVAL_ORDER, "按到达顺序")}
+
+
 # --- rule 1: escalation ------------------------------------------------------------------------
 
 def test_waiting_exactly_max_wait_is_not_escalated_one_second_more_is() -> None:
@@ -333,6 +343,7 @@ def test_ids_must_be_distinct_as_text() -> None:
 @pytest.mark.parametrize("bad", [
     {"early_min": -1}, {"late_min": 1.5}, {"max_wait_min": True}, {"max_wait_min": "60"},
     {"retest_priority": -5}, {"retest_priority": 2.5}, {"special_needs_priority": 1},
+    {"first_come_first_served": "yes"},
 ])
 def test_bad_config_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError) as caught:
@@ -343,7 +354,7 @@ def test_bad_config_is_refused(bad: dict[str, object]) -> None:
 def test_config_defaults() -> None:
     c = DEFAULT_CONFIG
     assert (c.early_min, c.late_min, c.max_wait_min, c.retest_priority,
-            c.special_needs_priority) == (30, 15, 60, True, True)
+            c.special_needs_priority, c.first_come_first_served) == (30, 15, 60, True, True, False)
     assert DEFAULT_CONFIG.retest_credit == timedelta(0)
     assert PolicyConfig(retest_priority=False).retest_credit is None
     assert PolicyConfig(retest_priority=7).retest_credit == timedelta(minutes=7)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from station.devices import DeviceManager
 from station.jobs import build_scheduler, station_jobs
 from station.models import Appointment, AppointmentStatus, Channel, OutboxMessage, OutboxStatus
-from station.services import appointments, notify
+from station.services import appointments, evidence, notify
 from station.services.actors import Actor
 
 ACTOR = Actor.system("test")
@@ -122,12 +122,13 @@ def test_outbox_only_notifier_keeps_messages(db, clock):
     assert _outbox(db)[0][1] is OutboxStatus.PENDING
 
 
-def test_scheduler_marks_a_no_show(db, clock):
+def test_scheduler_marks_a_no_show(db, clock, tmp_path):
     """The real APScheduler runs the no-show job; the booking lapses without a person."""
     a = _book(db, clock, day=date(2026, 11, 23), at=time(10, 0))
     clock.set(a.slot_start + timedelta(hours=2))
+    store = evidence.EvidenceStore.under(tmp_path)
     scheduler = build_scheduler(station_jobs(db, clock, DeviceManager(db, clock, {}),
-                                             notify.OutboxOnlyNotifier()), clock)
+                                             notify.OutboxOnlyNotifier(), store), clock)
     scheduler.start()
     try:
         scheduler.get_job("appointments.no_shows").modify(next_run_time=datetime.now(clock.tz))

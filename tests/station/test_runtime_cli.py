@@ -34,9 +34,10 @@ def test_only_one_process_runs_the_scheduler(tmp_path, database_url, clock):
     try:
         rt2 = runtime.start(second)
         assert rt1.active and not rt2.active
-        assert {j.id for j in rt1.scheduler.get_jobs()} == {
+        assert {j.id for j in rt1.scheduler.get_jobs()} >= {
             "devices.tick", "appointments.no_shows", "reminders.day_before", "reminders.soon",
-            "outbox.deliver"}
+            "outbox.deliver", "evidence.archive"}
+        assert rt1.cameras is not None and rt2.cameras is None
         rt2.stop()
     finally:
         rt1.stop()
@@ -59,7 +60,7 @@ def test_demo_seed_builds_the_demo_station(db, clock, demo_station):
         assert s.scalar(sa.select(sa.func.count()).select_from(User)) == len(demo.DEMO_STAFF)
         assert s.scalar(sa.select(sa.func.count()).select_from(ClientDevice)) == 2
         assert s.scalar(sa.select(sa.func.count()).select_from(LaneStation)) == 19
-        assert s.scalar(sa.select(sa.func.count()).select_from(HardwareDevice)) == 3 + 1 + 1 + 4
+        assert s.scalar(sa.select(sa.func.count()).select_from(HardwareDevice)) == 3 + 1 + 2 + 4 + 4 + 3  # cameras, kiosk printer, meters, LEDs, printers, lane LEDs
     assert set(demo_station.client_tokens) == {"kiosk", "lobby_display"}
     with db.write() as s:
         try:

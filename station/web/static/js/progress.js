@@ -1,20 +1,35 @@
-/* The owner's progress page: follows /progress for this ticket (masked data only). */
+/* The owner's progress page: follows /progress for this ticket (masked data only) — the
+ * state and steps, the place in the queue, the car on its lane and the key's last step. */
 (function () {
   "use strict";
   var statusText = { connecting: "连接中…", live: "实时", reconnecting: "重新连接中…" };
-  function renderSteps(steps) {
-    var list = document.getElementById("steps");
+  function renderList(id, items) {
+    var list = document.getElementById(id);
     list.replaceChildren();
-    steps.forEach(function (step) {
+    items.forEach(function (item) {
       var li = document.createElement("li");
-      li.className = step.status;
-      li.textContent = step.label;
+      li.className = item.status;
+      li.textContent = item.label || item.name;
       list.appendChild(li);
     });
   }
+  function renderLane(lane) {
+    var box = document.getElementById("lane-progress");
+    box.hidden = !lane;
+    if (!lane) return;
+    document.getElementById("lane-name").textContent = lane.lane_name;
+    renderList("lane-stations", lane.stations);
+  }
+  function renderKey(key) {
+    var line = document.getElementById("key-stage");
+    line.hidden = !key;
+    if (!key) return;
+    document.getElementById("key-label").textContent = key.stage_label;
+    document.getElementById("key-tag").textContent = key.tag;
+  }
   function render(state) {
     document.getElementById("state-label").textContent = state.state_label;
-    renderSteps(state.steps);
+    renderList("steps", state.steps);
     var wait = document.getElementById("wait");
     if (state.people_ahead === null || state.people_ahead === undefined) {
       wait.hidden = true;
@@ -23,6 +38,8 @@
       document.getElementById("ahead").textContent = state.people_ahead;
       document.getElementById("minutes").textContent = state.estimated_wait_min;
     }
+    renderLane(state.lane);
+    renderKey(state.key);
   }
   var socket = StationRealtime.follow("/progress", {
     auth: {token: window.PROGRESS_TOKEN},
@@ -32,9 +49,10 @@
     },
     onSnapshot: render,
     onEvent: function (type, data) {
-      if (type === "progress") {
-        render(data);
-        socket.emit("resync");  // the snapshot carries the new place in the queue
+      if (type === "key") renderKey(data);
+      if (type === "progress") render(data);
+      if (type === "progress" || type === "position" || type === "key") {
+        socket.emit("resync");  // the snapshot carries the new place, lane and key step
       }
     },
   });

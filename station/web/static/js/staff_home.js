@@ -75,6 +75,13 @@
           alerts.prepend(box);
         }
         return;
+      } else if (type === "key_overdue") {
+        var keyAlerts = document.getElementById("alerts");
+        var keyBox = el("div", "alert", "钥匙 " + data.tag + "（" + data.plate + "）在" + data.holder_label +
+                        "处已 " + data.minutes + " 分钟未流转");
+        keyBox.setAttribute("role", "alert");
+        keyAlerts.prepend(keyBox);
+        return;
       } else if (type === "device") {
         state.devices = state.devices.filter(function (d) { return d.id !== data.id; });
         state.devices.push(data);

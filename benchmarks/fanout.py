@@ -1,0 +1,237 @@
+"""A car moves (a position event posted to the HTTP API) and N lobby displays receive it.
+
+    python benchmarks/fanout.py [--sizes 10,50,200] [--events 40]
+
+For each N: a real ``station serve`` process (SQLite, WAL, synchronous=FULL) with N
+Socket.IO clients on ``/lobby`` (WebSocket transport); a lane terminal device posts "finished
+at station 1" for one car after another (``POST /api/v1/tracking/events``). Latency = from
+sending the POST to a client receiving that car's ``position`` event, over every (event,
+client) pair. The baseline, in the same run: a bare Flask-SocketIO app (same ``threading``
+server mode, Werkzeug + simple-websocket, same SQLite settings) whose POST inserts one row and
+broadcasts a payload of the same size to the same N clients.
+Last line: RESULT fanout n=50 p99_ms=<float> bare_p99_ms=<float> ratio=<float>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+import socketio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
+from benchmarks.harness import free_port, only_devices, station_server
+
+WAIT_S = 10
+#: a position event as the lobby receives it, to size the baseline's payload
+SAMPLE = {"epoch": "0" * 32, "seq": 1234, "type": "position",
+          "data": {"id": 123, "lane_id": 1, "station_id": 1, "kind": "finished",
+                   "at": "2026-11-23T01:00:00.000000+00:00", "plate": "浙A·1**45"}}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Clients:
+    """N lobby clients; ``wait(key, count)`` blocks until ``count`` deliveries of ``key``."""
+
+    def __init__(self, url: str, n: int, token: str, key_of) -> None:
+        self.arrivals: dict[object, list[float]] = {}
+        self.cond = threading.Condition()
+        self.clients = []
+        for _ in range(n):
+            c = socketio.Client(reconnection=False)
+
+            def on_event(msg, _c=c):
+                key = key_of(msg)
+                if key is None:
+                    return
+                now = time.perf_counter()
+                with self.cond:
+                    self.arrivals.setdefault(key, []).append(now)
+                    self.cond.notify_all()
+            c.on("event", on_event, namespace="/lobby")
+            c.connect(url, namespaces=["/lobby"], auth={"token": token},
+                      transports=["websocket"], wait_timeout=WAIT_S)
+            self.clients.append(c)
+
+    def wait(self, key: object, count: int) -> list[float]:
+        deadline = time.monotonic() + WAIT_S
+        with self.cond:
+            while len(self.arrivals.get(key, [])) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(f"only {len(self.arrivals.get(key, []))}/{count} delivered")
+                self.cond.wait(left)
+            return list(self.arrivals[key])
+
+    def close(self) -> None:
+        # in parallel, and without waiting on a client that does not answer
+        threads = [threading.Thread(target=c.disconnect, daemon=True) for c in self.clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=5)
+
+
+#: events sent first and not measured, on both servers (first-request code paths, caches)
+WARMUP = 5
+
+
+def _measure(url: str, clients: Clients, post) -> list[float]:
+    latencies = []
+    for n, key in enumerate(post.ids()):
+        started = time.perf_counter()
+        post(key)
+        arrived = clients.wait(key, len(clients.clients))
+        if n >= WARMUP:
+            latencies += [(t - started) * 1000 for t in arrived]
+        time.sleep(0.02)  # events apart, as cars move
+    return latencies
+
+
+def station_run(n: int, events: int) -> list[float]:
+    from datetime import date
+
+    from station.models import ClientKind
+    from station.services import lanes, tracking, users
+    from station.services.actors import Actor
+    from tests.station.test_lanes_assignment import queued
+
+    visits: list[int] = []
+    tokens: dict[str, str] = {}
+
+    def prepare(db, clock) -> None:
+        sys_actor = Actor.system("bench")
+        only_devices(db)  # the bare baseline has no simulated devices either
+        with db.write() as s:
+            tokens["terminal"] = users.register_client_device(
+                s, clock, sys_actor, kind=ClientKind.LANE_TERMINAL, name="压测工位终端")[1]
+            first = lanes.all_lanes(s)[0].stations[0]
+            for _ in range(events + WARMUP):
+                visit = queued(s, clock, first_registered_on=date(2022, 1, 1), assign=False)
+                visit.assigned_lane_id = first.lane_id
+                tracking.record_position(s, clock, sys_actor, visit, kind="arrived",
+                                         source="terminal", station=first)
+                visits.append(visit.id)
+            tokens["station_id"] = str(first.id)
+
+    with station_server("sqlite", prepare=prepare) as server:
+        clients = Clients(server.url, n, server.demo.client_tokens["lobby_display"],
+                          lambda m: m["data"]["id"] if m.get("type") == "position" else None)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {tokens['terminal']}"
+
+        class Post:
+            def ids(self):
+                return visits
+
+            def __call__(self, visit_id):
+                r = http.post(server.url + "/api/v1/tracking/events", timeout=30,
+                              json={"visit_id": visit_id, "kind": "finished", "source": "device",
+                                    "station_id": int(tokens["station_id"])})
+                assert r.status_code == 200 and r.json()["applied"], r.text
+
+        try:
+            return _measure(server.url, clients, Post())
+        finally:
+            clients.close()
+
+
+BARE_APP = r'''
+import json, sqlite3, sys, threading, itertools
+from flask import Flask, request
+from flask_socketio import SocketIO
+path, port, payload = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+app = Flask(__name__)
+sio = SocketIO(app, async_mode="threading", cors_allowed_origins=None)
+local = threading.local()
+seq = itertools.count(1)
+def conn():
+    if not hasattr(local, "c"):
+        local.c = sqlite3.connect(path, isolation_level=None)
+        local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
+        local.c.execute("PRAGMA busy_timeout=5000")
+    return local.c
+conn().execute("CREATE TABLE IF NOT EXISTS moves (id INTEGER PRIMARY KEY, visit INTEGER, at TEXT)")
+@sio.on("connect", namespace="/lobby")
+def _c(auth=None):
+    return True
+@app.post("/move/<int:visit>")
+def move(visit):
+    c = conn()
+    c.execute("BEGIN IMMEDIATE"); c.execute("INSERT INTO moves (visit, at) VALUES (?, datetime())", (visit,)); c.execute("COMMIT")
+    body = dict(payload); body["data"] = dict(payload["data"], id=visit); body["seq"] = next(seq)
+    sio.emit("event", body, namespace="/lobby")
+    return {"ok": True}
+@app.get("/up")
+def up():
+    return "ok"
+sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+'''
+
+
+def bare_run(n: int, events: int) -> list[float]:
+    with tempfile.TemporaryDirectory(prefix="fanout-bare-") as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(Path(tmp) / "bare.db"),
+                                    str(port), json.dumps(SAMPLE, ensure_ascii=False)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   env=os.environ.copy())
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if requests.get(url + "/up", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.1)
+            clients = Clients(url, n, "", lambda m: m["data"]["id"])
+            http = requests.Session()
+
+            class Post:
+                def ids(self):
+                    return list(range(1, events + WARMUP + 1))
+
+                def __call__(self, visit_id):
+                    assert http.post(f"{url}/move/{visit_id}", timeout=30).ok
+
+            try:
+                return _measure(url, clients, Post())
+            finally:
+                clients.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10,50,200")
+    parser.add_argument("--events", type=int, default=40)
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    lines = {}
+    for n in sizes:
+        ours = percentile(station_run(n, args.events), 0.99)
+        bare = percentile(bare_run(n, args.events), 0.99)
+        lines[n] = (f"RESULT fanout n={n} p99_ms={ours:.1f} bare_p99_ms={bare:.1f} "
+                    f"ratio={ours / bare:.2f}")
+    # the N=50 line is the headline: print it last
+    for n in sorted(lines, key=lambda k: (k == 50, k)):
+        print(lines[n], flush=True)
+
+
+if __name__ == "__main__":
+    main()

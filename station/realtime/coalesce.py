@@ -1,0 +1,94 @@
+"""Coalesced work: derived figures recomputed after a burst of changes, not once per change.
+
+A check-in, a call or a car moving each change the public waits (queues per category, lane
+waits). Recomputing them inside every request would make every request pay for the whole
+queue; instead the request only *asks* for a recomputation, and one thread does it — at once
+when it has been idle, otherwise at most once per ``interval`` however many changes came in.
+With a ``delay`` the first run of a burst waits that long too. The thread starts on the first
+request (``create_app`` stays free of threads).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Coalescer:
+    def __init__(self, work: Callable[[], None], *, interval: float, name: str,
+                 delay: float = 0.0) -> None:
+        self._work = work
+        self._interval = interval
+        #: wait this long after the first request before running: the change's own event is
+        #: delivered first, and a burst is gathered into the run
+        self._delay = delay
+        self._name = name
+        self._cond = threading.Condition()
+        self._pending = False
+        self._busy = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._last_run = float("-inf")
+        #: how many times the work ran (for tests and benchmarks)
+        self.runs = 0
+
+    def request(self) -> None:
+        """Ask for one more run; returns at once."""
+        with self._cond:
+            if self._stopped:
+                return
+            self._pending = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every requested run has happened; False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    self._cond.notify_all()
+                    return
+                # changes arriving during the pause join this run
+                wake = max(self._last_run + self._interval, time.monotonic() + self._delay)
+                while (pause := wake - time.monotonic()) > 0:
+                    self._cond.wait(pause)
+                    if self._stopped:
+                        self._cond.notify_all()
+                        return
+                self._pending, self._busy = False, True
+            try:
+                self._work()
+            except Exception:
+                log.exception("%s failed", self._name)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._last_run = time.monotonic()
+                    self.runs += 1
+                    self._cond.notify_all()

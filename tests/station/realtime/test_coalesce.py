@@ -1,0 +1,78 @@
+"""The coalescer runs the work after requests, never once per request in a burst."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from station.realtime.coalesce import Coalescer
+
+
+def test_runs_at_once_when_idle_and_once_for_a_burst():
+    calls: list[float] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def work() -> None:
+        calls.append(time.monotonic())
+        started.set()
+        release.wait(5)
+
+    c = Coalescer(work, interval=0.2, name="test")
+    c.request()
+    assert started.wait(2), "the first request runs without waiting for the interval"
+    for _ in range(50):  # a burst while the first run is busy
+        c.request()
+    release.set()
+    assert c.drain(5)
+    assert c.runs == 2, "fifty requests during one run lead to exactly one more run"
+    assert calls[1] - calls[0] >= 0.2, "runs are at least the interval apart"
+    c.stop()
+
+
+def test_a_request_after_a_run_is_not_lost():
+    seen: list[int] = []
+    value = [0]
+    c = Coalescer(lambda: seen.append(value[0]), interval=0.05, name="test")
+    for n in range(1, 6):
+        value[0] = n
+        c.request()
+        assert c.drain(5)
+    assert seen[-1] == 5, "the last change is always seen by a run that starts after it"
+    c.stop()
+
+
+def test_failures_are_logged_and_the_thread_goes_on(caplog):
+    outcomes = iter([RuntimeError("boom"), None])
+
+    def work() -> None:
+        error = next(outcomes)
+        if error is not None:
+            raise error
+
+    c = Coalescer(work, interval=0.0, name="flaky")
+    c.request()
+    assert c.drain(5)
+    c.request()
+    assert c.drain(5)
+    assert c.runs == 2
+    assert "flaky failed" in caplog.text
+    c.stop()
+
+
+def test_stopped_coalescer_ignores_requests():
+    c = Coalescer(lambda: None, interval=0.0, name="test")
+    c.stop()
+    c.request()
+    assert c.drain(1) and c.runs == 0
+
+
+def test_a_delay_lets_the_first_run_wait_and_gathers_the_burst():
+    runs: list[float] = []
+    c = Coalescer(lambda: runs.append(time.monotonic()), interval=0.0, delay=0.2, name="test")
+    started = time.monotonic()
+    for _ in range(20):
+        c.request()
+    assert c.drain(5)
+    assert c.runs == 1 and runs[0] - started >= 0.2
+    c.stop()
