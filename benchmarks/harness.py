@@ -137,3 +137,45 @@ def open_around_the_clock(db: Database, clock: SystemClock) -> None:
         for weekday in range(7):
             calendar.set_hours(s, clock, Actor.system("bench"), weekday, closed=False,
                                opens_at=tod(0, 0), closes_at=tod(23, 59))
+
+
+#: a process that hosts printer simulators: prints their ports as one JSON line, runs until
+#: its stdin closes
+_PRINTER_HOST = r'''
+import json, sys
+from simulators.printer import PrinterSimulator
+sims = [PrinterSimulator().start() for _ in range(int(sys.argv[1]))]
+print(json.dumps([s.port for s in sims]), flush=True)
+sys.stdin.read()
+print(json.dumps([len(s.tickets) for s in sims]), flush=True)
+for s in sims:
+    s.stop()
+'''
+
+
+class ExternalPrinters:
+    """Printer simulators in a process of their own, as real printers are devices of their
+    own: the server's measured work is its driver's (render, send, read status), not the
+    simulated printer's (parse the bytes, lay out the ticket)."""
+
+    def __init__(self, count: int) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _PRINTER_HOST, str(count)], cwd=ROOT,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        import json
+
+        self.ports: list[int] = json.loads(self.process.stdout.readline())
+        self.printed: list[int] | None = None
+
+    def config(self, n: int) -> dict[str, Any]:
+        """The device configuration of printer ``n`` (a network printer)."""
+        return {"connection": "network", "host": "127.0.0.1", "port": self.ports[n]}
+
+    def close(self) -> list[int]:
+        """Stop the simulators; returns how many tickets each printed."""
+        import json
+
+        if self.printed is None:
+            self.process.stdin.close()
+            self.printed = json.loads(self.process.stdout.readline() or "[]")
+            self.process.wait(timeout=10)
+        return self.printed

@@ -2,9 +2,11 @@
 simulator.
 
     python benchmarks/kiosk_burst.py [--db sqlite|postgresql|both] [--kiosks 8] [--tickets 200]
+                                     [--printers external|in-process]
 
-A real ``station serve`` process (its runtime prints every ticket on the kiosk's simulated
-ESC/POS printer). Each kiosk thread sends walk-ins back to back; the latency measured is that
+A real ``station serve`` process (its runtime prints every ticket on the kiosk's ESC/POS
+printer: a printer simulator in a process of its own, as a real printer is a device of its
+own; ``--printers in-process`` runs the simulators inside the server, as the demo does). Each kiosk thread sends walk-ins back to back; the latency measured is that
 of the issue call (the ticket exists when it answers), not of printing, which follows after
 commit. Duplicates are ticket numbers handed out twice.
 
@@ -28,7 +30,7 @@ import requests
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
-from benchmarks.harness import only_devices, open_around_the_clock, station_server
+from benchmarks.harness import ExternalPrinters, only_devices, open_around_the_clock, station_server
 from station.models import ClientKind, DeviceKind, HardwareDevice, PrintState, Ticket
 from station.services import users
 from station.services.actors import Actor
@@ -36,7 +38,7 @@ from station.services.actors import Actor
 PRINT_WAIT_S = 120
 
 
-def _kiosks(count: int, tokens: list[str]):
+def _kiosks(count: int, tokens: list[str], printers: ExternalPrinters | None):
     def prepare(db, clock) -> None:
         open_around_the_clock(db, clock)
         only_devices(db, DeviceKind.TICKET_PRINTER)
@@ -45,7 +47,8 @@ def _kiosks(count: int, tokens: list[str]):
                 device, token = users.register_client_device(
                     s, clock, Actor.system("bench"), kind=ClientKind.KIOSK, name=f"压测取号机{n + 1}")
                 s.add(HardwareDevice(kind=DeviceKind.TICKET_PRINTER, name=f"压测打印机{n + 1}",
-                                     simulated=True, config={"connection": "network"},
+                                     simulated=printers is None,
+                                     config=printers.config(n) if printers else {"connection": "network"},
                                      client_device_id=device.id, created_at=clock.now()))
                 tokens.append(token)
     return prepare
@@ -56,9 +59,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def burst(backend: str, kiosks: int, total: int) -> str:
+def burst(backend: str, kiosks: int, total: int, printers_where: str = "external") -> str:
     tokens: list[str] = []
-    with station_server(backend, prepare=_kiosks(kiosks, tokens)) as server:
+    printers = ExternalPrinters(kiosks) if printers_where == "external" else None
+    try:
+        return _burst(backend, kiosks, total, tokens, printers)
+    finally:
+        if printers is not None:
+            print(f"tickets printed per printer: {printers.close()}")
+
+
+def _burst(backend: str, kiosks: int, total: int, tokens: list[str],
+           printers: ExternalPrinters | None) -> str:
+    with station_server(backend, prepare=_kiosks(kiosks, tokens, printers)) as server:
         latencies: list[float] = []
         labels: list[str] = []
         errors: list[str] = []
@@ -109,9 +122,10 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--kiosks", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=200)
+    parser.add_argument("--printers", choices=["external", "in-process"], default="external")
     args = parser.parse_args()
     for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
-        print(burst(backend, args.kiosks, args.tickets), flush=True)
+        print(burst(backend, args.kiosks, args.tickets, args.printers), flush=True)
 
 
 if __name__ == "__main__":

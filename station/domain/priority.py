@@ -31,6 +31,7 @@ import enum
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from station.errors import ValidationError
 
@@ -235,17 +236,45 @@ def check_in_timing(arrived_at: datetime, slot_start: datetime,
 def _assess(entry: Waiting, now: datetime,
             config: PolicyConfig) -> tuple[Explanation, tuple[int, datetime, int, datetime, str]]:
     """The entry's explanation and the tuple it is sorted by."""
-    tier, key, tie_class, code, zh, en = _classify(entry, now, config)
-    explanation = Explanation(entry.id, tier, key, code, zh, en)
-    return explanation, (TIER_ORDER.index(tier), key, tie_class, entry.arrived_at, str(entry.id))
+    tier, key, tie_class, code = _classify(entry, now, config)
+    explanation = Explanation(entry.id, tier, key, code, *_reason(code, config))
+    return explanation, _sort_key(entry, tier, key, tie_class)
+
+
+def _sort_key(entry: Waiting, tier: Tier, key: datetime,
+              tie_class: int) -> tuple[int, datetime, int, datetime, str]:
+    return (TIER_ORDER.index(tier), key, tie_class, entry.arrived_at, str(entry.id))
+
+
+def _reason(code: ReasonCode, config: PolicyConfig) -> tuple[str, str]:
+    """The reason a person reads, in Chinese and English."""
+    if code is ReasonCode.ESCALATED:
+        n = config.max_wait_min
+        return f"等候超过{n}分钟", f"Waiting over {n} min"
+    if code is ReasonCode.RETEST and config.retest_credit is None:
+        return "复检，按现场排队", "Retest: walk-in order"
+    if code is ReasonCode.RETEST and config.retest_credit:
+        n = config.retest_priority
+        return f"复检，提前{n}分钟排序", f"Retest: {n} min ahead of arrival order"
+    return _REASONS[code]
+
+
+_REASONS: dict[ReasonCode, tuple[str, str]] = {
+    ReasonCode.ARRIVAL_ORDER: ("按到达顺序", "In order of arrival"),
+    ReasonCode.SPECIAL_NEEDS: ("绿色通道", "Priority service"),
+    ReasonCode.BOOKED_LATE: ("预约迟到，按现场排队", "Late for booking: walk-in order"),
+    ReasonCode.BOOKED_EARLY: ("预约提前到达，按预约时段排序", "Early for booking: ordered by slot"),
+    ReasonCode.BOOKED_ON_TIME: ("预约优先", "Booked, on time"),
+    ReasonCode.RETEST: ("复检", "Retest"),
+    ReasonCode.WALK_IN: ("现场排队", "Walk-in, in order of arrival"),
+}
 
 
 def _classify(entry: Waiting, now: datetime, config: PolicyConfig
-              ) -> tuple[Tier, datetime, int, ReasonCode, str, str]:
+              ) -> tuple[Tier, datetime, int, ReasonCode]:
     arrived = entry.arrived_at
     if config.first_come_first_served:
-        return (Tier.QUEUE, arrived, _ARRIVAL_CLASS, ReasonCode.ARRIVAL_ORDER,
-                "按到达顺序", "In order of arrival")
+        return Tier.QUEUE, arrived, _ARRIVAL_CLASS, ReasonCode.ARRIVAL_ORDER
     # slot_start is set exactly for bookings (Waiting checks it), so timing is None otherwise
     timing = (None if entry.slot_start is None
               else check_in_timing(arrived, entry.slot_start, config))
@@ -255,34 +284,20 @@ def _classify(entry: Waiting, now: datetime, config: PolicyConfig
     tie_class = _BOOKING_CLASS if slot_keyed or prioritised_retest else _ARRIVAL_CLASS
 
     if now - arrived > config.max_wait:
-        n = config.max_wait_min
-        return (Tier.ESCALATED, arrived, tie_class, ReasonCode.ESCALATED,
-                f"等候超过{n}分钟", f"Waiting over {n} min")
+        return Tier.ESCALATED, arrived, tie_class, ReasonCode.ESCALATED
     if entry.special_needs and config.special_needs_priority:
-        return (Tier.SPECIAL_NEEDS, arrived, tie_class, ReasonCode.SPECIAL_NEEDS,
-                "绿色通道", "Priority service")
-
+        return Tier.SPECIAL_NEEDS, arrived, tie_class, ReasonCode.SPECIAL_NEEDS
     if entry.slot_start is not None:
         if timing is CheckInTiming.LATE:
-            return (Tier.QUEUE, arrived, tie_class, ReasonCode.BOOKED_LATE,
-                    "预约迟到，按现场排队", "Late for booking: walk-in order")
+            return Tier.QUEUE, arrived, tie_class, ReasonCode.BOOKED_LATE
         if timing is CheckInTiming.EARLY:
-            return (Tier.QUEUE, entry.slot_start, tie_class, ReasonCode.BOOKED_EARLY,
-                    "预约提前到达，按预约时段排序", "Early for booking: ordered by slot")
-        return (Tier.QUEUE, entry.slot_start, tie_class, ReasonCode.BOOKED_ON_TIME,
-                "预约优先", "Booked, on time")
+            return Tier.QUEUE, entry.slot_start, tie_class, ReasonCode.BOOKED_EARLY
+        return Tier.QUEUE, entry.slot_start, tie_class, ReasonCode.BOOKED_ON_TIME
     if entry.category is Category.RETEST:
         credit = config.retest_credit
-        if credit is None:
-            return (Tier.QUEUE, arrived, tie_class, ReasonCode.RETEST,
-                    "复检，按现场排队", "Retest: walk-in order")
-        if credit:
-            n = config.retest_priority
-            return (Tier.QUEUE, arrived - credit, tie_class, ReasonCode.RETEST,
-                    f"复检，提前{n}分钟排序", f"Retest: {n} min ahead of arrival order")
-        return (Tier.QUEUE, arrived, tie_class, ReasonCode.RETEST, "复检", "Retest")
-    return (Tier.QUEUE, arrived, tie_class, ReasonCode.WALK_IN,
-            "现场排队", "Walk-in, in order of arrival")
+        key = arrived if credit is None else arrived - credit
+        return Tier.QUEUE, key, tie_class, ReasonCode.RETEST
+    return Tier.QUEUE, arrived, tie_class, ReasonCode.WALK_IN
 
 
 def _check_now(now: datetime) -> None:
@@ -300,14 +315,7 @@ def explain(entry: Waiting, now: datetime, config: PolicyConfig = DEFAULT_CONFIG
     return _assess(entry, now, config)[0]
 
 
-def order(waiting: Iterable[Waiting], now: datetime,
-          config: PolicyConfig = DEFAULT_CONFIG) -> list[Position]:
-    """Everyone waiting, in the order they are to be served, ranked from 1.
-
-    The result depends only on the set of entries, ``now`` and ``config`` — never on the order
-    of ``waiting``. Ids must be distinct as text (``str(id)``), the last tie-break.
-    """
-    _check_now(now)
+def _distinct(waiting: Iterable[Waiting]) -> list[Waiting]:
     entries = list(waiting)
     seen: set[str] = set()
     for entry in entries:
@@ -316,9 +324,41 @@ def order(waiting: Iterable[Waiting], now: datetime,
             raise ValidationError("priority_duplicate_id", f"排队编号「{text}」重复。",
                                   f"Queue id {text!r} appears twice.", id=text)
         seen.add(text)
-    assessed = sorted((_assess(entry, now, config) for entry in entries), key=lambda pair: pair[1])
+    return entries
+
+
+def order(waiting: Iterable[Waiting], now: datetime,
+          config: PolicyConfig = DEFAULT_CONFIG) -> list[Position]:
+    """Everyone waiting, in the order they are to be served, ranked from 1.
+
+    The result depends only on the set of entries, ``now`` and ``config`` — never on the order
+    of ``waiting``. Ids must be distinct as text (``str(id)``), the last tie-break.
+    """
+    _check_now(now)
+    assessed = sorted((_assess(entry, now, config) for entry in _distinct(waiting)),
+                      key=lambda pair: pair[1])
     return [Position(e.id, rank, e.tier, e.key, e.reason_code, e.reason_zh, e.reason_en)
             for rank, (e, _) in enumerate(assessed, start=1)]
+
+
+def rank_of(waiting: Iterable[Waiting], entry_id: Hashable, now: datetime,
+            config: PolicyConfig = DEFAULT_CONFIG) -> Position | None:
+    """The one entry's position in ``order(waiting, now, config)`` (None if it is not there),
+    without ordering everyone: its rank is 1 + the entries that sort before it."""
+    _check_now(now)
+    keys = []
+    target: tuple[Waiting, Tier, datetime, ReasonCode, tuple[Any, ...]] | None = None
+    for entry in _distinct(waiting):
+        tier, key, tie_class, code = _classify(entry, now, config)
+        sort_key = _sort_key(entry, tier, key, tie_class)
+        keys.append(sort_key)
+        if entry.id == entry_id:
+            target = (entry, tier, key, code, sort_key)
+    if target is None:
+        return None
+    entry, tier, key, code, mine = target
+    rank = 1 + sum(1 for other in keys if other < mine)
+    return Position(entry.id, rank, tier, key, code, *_reason(code, config))
 
 
 def next_up(waiting: Iterable[Waiting], now: datetime,

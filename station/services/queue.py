@@ -75,17 +75,26 @@ class QueuePlace:
         return out
 
 
+def _waiting_query(*columns: Any) -> sa.Select[Any]:
+    """The visits waiting for a counter (checked in, with no ticket or a waiting one)."""
+    return (sa.select(*columns)
+            .outerjoin(Appointment, Appointment.visit_id == Visit.id)
+            .outerjoin(Ticket, Ticket.visit_id == Visit.id)
+            .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
+                   sa.or_(Ticket.id.is_(None), Ticket.call_state == CallState.WAITING)))
+
+
+#: what the policy orders by
+_ORDER_COLUMNS = (Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs,
+                  Appointment.slot_start, Ticket.requeued_at)
+#: and what a place shows
+_PLACE_COLUMNS = (Vehicle.plate, Ticket.id.label("ticket_id"), Ticket.label, Ticket.hold_until)
+
+
 def _waiting(session: Session) -> list[sa.Row[Any]]:
     """The waiting visits as plain rows (no ORM objects: this runs on every check-in)."""
-    return list(session.execute(
-        sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs, Vehicle.plate,
-                  Appointment.slot_start, Ticket.id.label("ticket_id"), Ticket.label,
-                  Ticket.requeued_at, Ticket.hold_until)
-        .join(Vehicle, Vehicle.id == Visit.vehicle_id)
-        .outerjoin(Appointment, Appointment.visit_id == Visit.id)
-        .outerjoin(Ticket, Ticket.visit_id == Visit.id)
-        .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
-               sa.or_(Ticket.id.is_(None), Ticket.call_state == CallState.WAITING))))
+    return list(session.execute(_waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
+                                .join(Vehicle, Vehicle.id == Visit.vehicle_id)))
 
 
 def average_service_minutes(session: Session, clock: Clock) -> float:
@@ -164,10 +173,17 @@ def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
 
 
 def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
+    """One visit's place in the counter queue (what its ticket and progress page show): only
+    the columns the order needs are read for everyone waiting, the rest for this visit."""
     now = clock.now()
-    by_id, positions, service, counters = _ordered(session, clock)
-    for position in positions:
-        if position.id == visit_id:
-            return _place(by_id[visit_id], position, now, service, counters)
-    raise NotFound("not_waiting", "该车辆不在等候队列中", "This vehicle is not waiting for a counter",
-                   visit_id=visit_id)
+    rows = session.execute(_waiting_query(*_ORDER_COLUMNS)).all()
+    position = priority.rank_of([_entry(row) for row in rows], visit_id, now,
+                                policy_config(session))
+    if position is None:
+        raise NotFound("not_waiting", "该车辆不在等候队列中",
+                       "This vehicle is not waiting for a counter", visit_id=visit_id)
+    row = session.execute(_waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
+                          .join(Vehicle, Vehicle.id == Visit.vehicle_id)
+                          .where(Visit.id == visit_id)).one()
+    return _place(row, position, now, average_service_minutes(session, clock),
+                  open_counters(session))

@@ -97,7 +97,7 @@ def compare(days: Sequence[DayFigures]) -> Comparison:
 
     both = by_policy["priority"] and by_policy["fifo"]
     return Comparison(
-        seeds=len(by_policy["priority"]),
+        seeds=max(len(runs) for runs in by_policy.values()),  # a run may use one policy
         figures=figures,
         booked_wait_ratio=ratio("booked") if both else float("nan"),
         walkin_wait_ratio=ratio("walk_in") if both else float("nan"),

@@ -26,6 +26,11 @@ def _fmt(pair: tuple[float, float] | None) -> str:
     return f"{mean:.1f}" if math.isnan(half) else f"{mean:.1f} ± {half:.1f}"
 
 
+def _num(value: float, spec: str) -> str:
+    """A number, or a dash where there is none (a ratio needs both policies)."""
+    return "—" if math.isnan(value) else format(value, spec)
+
+
 def _rows(comparison: Comparison) -> str:
     lines = []
     names = [("counter_wait", "候叫等候 Wait for a counter"), ("lane_wait", "候检等候 Wait for a lane"),
@@ -67,7 +72,9 @@ def render(profile: DayProfile, days: Sequence[DayFigures], comparison: Comparis
         "utilisation": {"labels": list(utilisation), "values": [round(v * 100, 1)
                                                                for v in utilisation.values()]},
     }
-    share = comparison.figures.get("priority", {}).get("throughput_share")
+    # the headline policy: ours, or the one policy a run used
+    lead = "priority" if "priority" in comparison.figures else next(iter(comparison.figures), "priority")
+    share = comparison.figures.get(lead, {}).get("throughput_share")
     chart_js = CHART_JS.read_text(encoding="utf-8") if CHART_JS.exists() else ""
     profile_json = html.escape(json.dumps(profile.as_dict(), ensure_ascii=False, indent=1))
     return f"""<!doctype html>
@@ -84,10 +91,10 @@ canvas{{max-width:100%}} .grid{{display:grid;grid-template-columns:1fr 1fr;gap:1
 <p>{profile.day.isoformat()} · {profile.vehicles} 辆 vehicles · {comparison.seeds} 个随机种子 seeds ·
 预约占比 booked {profile.booked_share:.0%} · 引车员 runners {profile.runners}</p>
 <section class="kpi">
-<div>预约车辆等候比 Booked wait, ours/FIFO<b>{comparison.booked_wait_ratio:.2f}</b></div>
-<div>现场车辆等候比 Walk-in wait, ours/FIFO<b>{comparison.walkin_wait_ratio:.2f}</b></div>
-<div>检测量/能力上限 Throughput / capacity bound<b>{_fmt((share[0] * 100, share[1] * 100)) if share else "—"} %</b></div>
-<div>现场最长候叫 Longest walk-in wait (min)<b>{comparison.max_walkin_wait_min.get("priority", float("nan")):.0f}</b></div>
+<div>预约车辆等候比 Booked wait, ours/FIFO<b>{_num(comparison.booked_wait_ratio, ".2f")}</b></div>
+<div>现场车辆等候比 Walk-in wait, ours/FIFO<b>{_num(comparison.walkin_wait_ratio, ".2f")}</b></div>
+<div>检测量/能力上限 Throughput / capacity bound ({POLICY_LABELS[lead]})<b>{_fmt((share[0] * 100, share[1] * 100)) if share else "—"} %</b></div>
+<div>现场最长候叫 Longest walk-in wait (min, {POLICY_LABELS[lead]})<b>{_num(comparison.max_walkin_wait_min.get(lead, float("nan")), ".0f")}</b></div>
 </section>
 <section><h2>等候时间（分钟，均值 ± 95% 置信区间）Waits (minutes, mean ± 95 % CI over seeds)</h2>
 <table><tr><th></th><th></th><th colspan="4">{POLICY_LABELS["priority"]}</th><th colspan="4">{POLICY_LABELS["fifo"]}</th></tr>

@@ -46,12 +46,24 @@ def init_web(app: Flask) -> None:
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
 
-    from . import booking, cameras, emission, feedback, keys, lane, manager, technician, window
+    from . import (
+        booking,
+        cameras,
+        emission,
+        feedback,
+        keys,
+        lane,
+        manager,
+        simulation,
+        technician,
+        window,
+    )
 
     app.register_blueprint(bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(kiosk_bp)
-    for module in (booking, manager, window, keys, lane, emission, technician, feedback, cameras):
+    for module in (booking, manager, simulation, window, keys, lane, emission, technician, feedback,
+                   cameras):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -54,3 +54,14 @@ def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
         Path(target).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
     return path
+
+
+def log_in(page: Any, live: LiveServer, username: str, next_path: str) -> None:
+    """Sign in as a demo staff member on the login page, landing on ``next_path``."""
+    from station.services.demo import DEMO_PASSWORD
+
+    page.goto(f"{live.url}/login?next={next_path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"**{next_path.split('?')[0]}*")

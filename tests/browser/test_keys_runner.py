@@ -13,6 +13,7 @@ from station.models import Channel, Lane, Role, TicketCategory
 from station.services import appointments, keys, tickets, users, visits
 from station.services.actors import Actor
 from station.services.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 
 from .conftest import screenshot
 
@@ -58,11 +59,7 @@ def test_runner_screen_on_a_phone(browser, live, demo_station, db, clock, tmp_pa
                                   device_scale_factor=2)
     page = context.new_page()
     try:
-        page.goto(live.url + "/login?next=/keys/runner")
-        page.get_by_label("用户名").fill("runner1")
-        page.get_by_label("密码").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url("**/keys/runner")
+        log_in(page, live, "runner1", "/keys/runner")
         page.locator("#rt-status.live").wait_for(timeout=10_000)
         items = page.locator("#queue .item")
         items.first.wait_for()
@@ -130,11 +127,7 @@ def test_handover_desk_on_a_tablet(browser, live, demo_station, db, clock, tmp_p
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(live.url + "/login?next=/keys/")
-        page.get_by_label("用户名").fill("manager")
-        page.get_by_label("密码").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url("**/keys/")
+        log_in(page, live, "manager", "/keys/")
         page.locator("#rt-status.live").wait_for(timeout=10_000)
         form = page.locator("#handover-form")
         form.get_by_label("排队号").fill(labels[0])

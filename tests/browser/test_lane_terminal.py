@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from station.services.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 from tests.station.test_lanes_assignment import lane_no, queued
 
 from .conftest import screenshot
@@ -29,11 +29,7 @@ def test_inspector_finishes_a_station_and_the_lobby_follows(browser, page, live,
     lobby.locator("#rt-status.live").wait_for(timeout=10_000)
     assert "浙A·3**20" in lobby.locator(f'.lane[data-lane-id="{lane.id}"] .waiting-line').inner_text()
 
-    page.goto(live.url + "/login?next=/lane/")
-    page.get_by_label("用户名").fill("inspector1")
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url("**/lane/")
+    log_in(page, live, "inspector1", "/lane/")
     page.get_by_role("link", name="1. 联网查询/唯一性").first.click()
     page.locator("#rt-status.live").wait_for(timeout=10_000)
     page.get_by_role("button", name="车辆到位").click()

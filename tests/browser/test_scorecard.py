@@ -9,7 +9,7 @@ import pytest
 
 from station.models import Channel
 from station.services import feedback, visits
-from station.services.demo import DEMO_PASSWORD
+from tests.browser.conftest import log_in
 from tests.station.feedback_helpers import ACTOR, S, served_visit
 
 from .conftest import screenshot
@@ -54,11 +54,7 @@ def test_manager_sees_the_scorecard_with_charts(browser, live, db, clock, demo_s
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(live.url + "/login?next=/feedback/scorecard")
-        page.get_by_label("用户名").fill("manager")
-        page.get_by_label("密码").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url("**/feedback/scorecard")
+        log_in(page, live, "manager", "/feedback/scorecard")
         page.locator("body[data-charts-ready='1']").wait_for(timeout=10_000)
         assert errors == []
         for canvas in ("chart-good-rate", "chart-booking", "chart-times", "chart-keys"):

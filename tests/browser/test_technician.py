@@ -8,8 +8,7 @@ from datetime import timedelta
 
 from station.models import OpenState
 from station.services import instruments
-from station.services.demo import DEMO_PASSWORD
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.station.instruments_support import diesel_station, meter_on_pty, opacity_meter, simulator
 
 
@@ -21,11 +20,7 @@ def test_daily_check_in_the_browser(app, db, clock, demo_station, live, page, tm
         assert diesel_station(s).state is OpenState.BLOCKED
     sim = simulator()
     with meter_on_pty(app, db, clock, sim):
-        page.goto(live.url + f"/login?next=/technician/instruments/{meter_id}")
-        page.get_by_label("用户名").fill("tech1")
-        page.get_by_label("密码").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"**/technician/instruments/{meter_id}")
+        log_in(page, live, "tech1", f"/technician/instruments/{meter_id}")
         assert "今日未做日常检查" in page.locator("#verdict").inner_text()
 
         page.get_by_role("button", name="开始日常检查").click()
@@ -70,11 +65,7 @@ def test_free_acceleration_page_draws_the_live_chart(app, db, clock, demo_statio
         visit_id = diesel_visit_on_lane(s, clock)
     sim = simulator(time_scale=4.0)
     with meter_on_pty(app, db, clock, sim):
-        page.goto(live.url + f"/login?next=/emission/station/{station_id}?visit={visit_id}")
-        page.get_by_label("用户名").fill("inspector1")
-        page.get_by_label("密码").fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"**/emission/station/{station_id}*")
+        log_in(page, live, "inspector1", f"/emission/station/{station_id}?visit={visit_id}")
         page.get_by_role("button", name="开始检测").click()
         page.locator("#prompt.zero_check").wait_for()
         page.get_by_role("button", name="调零确认").click()

@@ -24,6 +24,7 @@ from station.domain.priority import (
     explain,
     next_up,
     order,
+    rank_of,
 )
 from station.errors import ValidationError
 
@@ -469,6 +470,15 @@ def test_output_is_a_ranked_permutation_independent_of_input_order(scenario, dat
     shuffled = data.draw(st.permutations(waiting))
     assert order(shuffled, now, config) == got
     assert next_up(shuffled, now, config) == (got[0] if got else None)
+
+
+@PROPERTY_SETTINGS
+@given(scenario=scenarios())
+def test_rank_of_is_the_entrys_position_in_the_order(scenario) -> None:  # type: ignore[no-untyped-def]
+    waiting, now, config = scenario
+    for position in order(waiting, now, config):
+        assert rank_of(waiting, position.id, now, config) == position
+    assert rank_of(waiting, object(), now, config) is None
 
 
 @PROPERTY_SETTINGS
