@@ -11,21 +11,26 @@ and device-token authentication for kiosks and lobby displays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+import weakref
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import Flask, current_app, g, jsonify, redirect, request, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from station.context import get_clock, get_db
 from station.errors import Forbidden
-from station.models import ClientDevice, ClientKind, Role, User
+from station.models import ClientDevice, ClientKind, Role, User, UserRole
 from station.services import users
 
 login_manager = LoginManager()
@@ -34,6 +39,11 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 F = TypeVar("F", bound=Callable[..., Any])
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+#: how long a signed-in user or a device token, once read, is taken as read (seconds): every
+#: request needs one, and reading it costs a query. A change committed by this process (a user
+#: deactivated, roles changed, a device revoked) drops what was read at once; a change made
+#: by another process (the ``station`` command) is seen within this time.
+PRINCIPAL_TTL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,69 @@ class DeviceClient:
     name: str
 
 
+class Principals:
+    """Users and devices as last read, for ``PRINCIPAL_TTL_S`` (one per app)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Hashable, tuple[float, Any]] = {}
+        _ALL_PRINCIPALS.add(self)
+
+    def get(self, key: Hashable) -> Any:
+        """The value read for ``key`` (None included), or ``MISSING`` when there is none."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return MISSING
+        return entry[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + PRINCIPAL_TTL_S, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+MISSING = object()
+_ALL_PRINCIPALS: weakref.WeakSet[Principals] = weakref.WeakSet()
+_PRINCIPAL_TABLES = frozenset({User.__tablename__, UserRole.__tablename__, ClientDevice.__tablename__})
+_PRINCIPAL_CLASSES = (User, UserRole, ClientDevice)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_principal_changes(session: Session, _context: Any) -> None:
+    if any(isinstance(o, _PRINCIPAL_CLASSES)
+           for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["principals_changed"] = True
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _note_bulk_principal_changes(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.local_table.name in _PRINCIPAL_TABLES:
+        state.session.info["principals_changed"] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_changed_principals(session: Session) -> None:
+    if session.info.pop("principals_changed", False):
+        for principals in list(_ALL_PRINCIPALS):
+            principals.clear()
+
+
+def _principals() -> Principals:
+    return current_app.extensions["station.principals"]
+
+
 def public_limit() -> str:
     """The rate limit of public forms and the public booking API (configuration)."""
     return current_app.extensions["station.config"].public_rate_limit
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["station.principals"] = Principals()
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
     login_manager.session_protection = "strong"
@@ -83,9 +150,14 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
-    with get_db().read() as s:
-        user = users.get_user(s, int(user_id))
-        return StaffUser.of(user) if user is not None and user.active else None
+    cache, key = _principals(), ("user", user_id)
+    staff = cache.get(key)
+    if staff is MISSING:
+        with get_db().read() as s:
+            user = users.get_user(s, int(user_id))
+            staff = StaffUser.of(user) if user is not None and user.active else None
+        cache.put(key, staff)
+    return staff
 
 
 @login_manager.unauthorized_handler
@@ -110,15 +182,20 @@ def device_from_token(token: str | None) -> DeviceClient | None:
     """The active client device holding ``token``; its last-seen time is kept to the minute."""
     if not token:
         return None
-    db, now = get_db(), get_clock().now()
-    with db.read() as s:
-        device: ClientDevice | None = users.client_device_by_token(s, token)
-        if device is None:
-            return None
-        client = DeviceClient(device.id, device.kind, device.name)
-        stale = device.last_seen_at is None or now - device.last_seen_at > LAST_SEEN_RESOLUTION
-    if stale:
-        with db.write() as s:
+    db, now, cache = get_db(), get_clock().now(), _principals()
+    key = ("device", users.token_digest(token))
+    known: tuple[DeviceClient, datetime | None] | None = cache.get(key)
+    if known is MISSING:
+        with db.read() as s:
+            device: ClientDevice | None = users.client_device_by_token(s, token)
+            known = None if device is None else (
+                DeviceClient(device.id, device.kind, device.name), device.last_seen_at)
+        cache.put(key, known)
+    if known is None:
+        return None
+    client, last_seen = known
+    if last_seen is None or now - last_seen > LAST_SEEN_RESOLUTION:
+        with db.write() as s:  # (forgets what was read: the next request reads it again)
             row = s.get(ClientDevice, client.id)
             if row is not None:
                 row.last_seen_at = now

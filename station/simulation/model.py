@@ -528,6 +528,11 @@ class StationDay:
             self.stations = {st.id: simpy.Resource(self.env, capacity=self.profile.positions(st.kind))
                              for st in s.scalars(sa.select(LaneStation))}
         day_minutes = (self.closes - self.opens).total_seconds() / 60
+        # open all day: each test position, each desk clerk, the pick-up window
+        for station_id, resource in self.stations.items():
+            self.busy_of(f"station{station_id}").open_minutes = day_minutes * resource.capacity
+        self.busy_of("desk").open_minutes = day_minutes * self.profile.desks
+        self.busy_of("pickup").open_minutes = day_minutes
         schedule = self.profile.counters
         if schedule is None:
             hours = [(number, 0.0, day_minutes) for number in self.counter_ids]

@@ -129,3 +129,49 @@ def test_device_me_names_the_device_of_a_token(client, device_token):
     assert me.status_code == 200 and me.get_json()["kind"] == "kiosk"
     nobody = client.get("/api/v1/devices/me", headers={"Authorization": "Bearer nope"})
     assert nobody.status_code == 401 and nobody.get_json()["code"] == "device_token_required"
+
+
+def test_a_deactivated_user_is_refused_at_the_next_request(client, db, login):
+    import sqlalchemy as sa
+
+    from station.models import User
+
+    login("counter")
+    assert client.get("/api/v1/lanes").status_code == 200
+    assert client.get("/api/v1/lanes").status_code == 200  # now read from the principals cache
+    with db.write() as s:
+        s.scalars(sa.select(User)).one().active = False
+    assert client.get("/api/v1/lanes").status_code == 401
+
+
+def test_a_role_taken_away_in_bulk_applies_at_the_next_request(client, db, login):
+    import sqlalchemy as sa
+
+    from station.models import UserRole
+
+    login("manager")
+    assert client.get("/manager/bookings").status_code == 200
+    with db.write() as s:
+        s.execute(sa.delete(UserRole))
+    assert client.get("/manager/bookings").status_code == 403
+
+
+def test_a_device_revoked_by_another_process_is_refused_within_the_ttl(db, app, device_token,
+                                                                       monkeypatch):
+    import sqlalchemy as sa
+
+    from station import auth
+    from station.models import ClientDevice
+
+    token = device_token(ClientKind.KIOSK)
+    for _ in range(2):  # the first request also records when the device was last seen
+        with app.test_request_context():
+            assert auth.device_from_token(token) is not None
+    with db.engine.begin() as c:  # not through a session of this process: nothing is told
+        c.execute(sa.update(ClientDevice).values(active=False))
+    with app.test_request_context():
+        assert auth.device_from_token(token) is not None  # still as read, for PRINCIPAL_TTL_S
+    later = time.monotonic() + auth.PRINCIPAL_TTL_S + 0.1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    with app.test_request_context():
+        assert auth.device_from_token(token) is None

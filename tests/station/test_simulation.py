@@ -84,6 +84,9 @@ def test_a_day_runs_through_every_real_step(template, tmp_path):
     assert day.arrived == len(arrived) and day.tested == day.finished == len(arrived)
     assert day.all["in_station"]["n"] == len(arrived)
     assert all(0 <= u <= 1 for u in day.utilisation.values())
+    # every resource that worked shows it: the desk, the pick-up window, the stations used
+    assert day.utilisation["desk"] > 0 and day.utilisation["pickup"] > 0
+    assert sum(1 for name, u in day.utilisation.items() if name.startswith("station") and u > 0) >= 4
     assert day.capacity_per_day > 0 and 0 < day.throughput_share < 1
 
 
