@@ -83,7 +83,8 @@ class Principals:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[float, Any]] = {}
-        _ALL_PRINCIPALS.add(self)
+        with _ALL_LOCK:
+            _ALL_PRINCIPALS.add(self)
 
     def get(self, key: Hashable) -> Any:
         """The value read for ``key`` (None included), or ``MISSING`` when there is none."""
@@ -104,6 +105,7 @@ class Principals:
 
 MISSING = object()
 _ALL_PRINCIPALS: weakref.WeakSet[Principals] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()
 _PRINCIPAL_TABLES = frozenset({User.__tablename__, UserRole.__tablename__, ClientDevice.__tablename__})
 _PRINCIPAL_CLASSES = (User, UserRole, ClientDevice)
 
@@ -125,7 +127,9 @@ def _note_bulk_principal_changes(state: ORMExecuteState) -> None:
 @sa.event.listens_for(Session, "after_commit")
 def _forget_changed_principals(session: Session) -> None:
     if session.info.pop("principals_changed", False):
-        for principals in list(_ALL_PRINCIPALS):
+        with _ALL_LOCK:
+            every = list(_ALL_PRINCIPALS)
+        for principals in every:
             principals.clear()
 
 
