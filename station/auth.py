@@ -78,11 +78,18 @@ class DeviceClient:
 
 
 class Principals:
-    """Users and devices as last read, for ``PRINCIPAL_TTL_S`` (one per app)."""
+    """Users and devices as last read, for ``PRINCIPAL_TTL_S`` (one per app).
+
+    A reader takes ``generation()`` before it reads the database and hands it to ``put``:
+    a value read before a ``clear`` (a change committed meanwhile) is not kept."""
+
+    #: past this many entries, ``put`` first drops the expired ones
+    SWEEP_AT = 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Hashable, tuple[float, Any]] = {}
+        self._generation = 0
         with _ALL_LOCK:
             _ALL_PRINCIPALS.add(self)
 
@@ -90,17 +97,31 @@ class Principals:
         """The value read for ``key`` (None included), or ``MISSING`` when there is none."""
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
+        if entry is None or entry[0] < _monotonic():
             return MISSING
         return entry[1]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def generation(self) -> int:
         with self._lock:
-            self._entries[key] = (time.monotonic() + PRINCIPAL_TTL_S, value)
+            return self._generation
+
+    def put(self, key: Hashable, value: Any, generation: int) -> None:
+        now = _monotonic()
+        with self._lock:
+            if generation != self._generation:
+                return  # cleared since it was read: it may be stale
+            if len(self._entries) >= self.SWEEP_AT:
+                self._entries = {k: e for k, e in self._entries.items() if e[0] >= now}
+            self._entries[key] = (now + PRINCIPAL_TTL_S, value)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._generation += 1
+
+
+def _monotonic() -> float:
+    return time.monotonic()
 
 
 MISSING = object()
@@ -108,24 +129,39 @@ _ALL_PRINCIPALS: weakref.WeakSet[Principals] = weakref.WeakSet()
 _ALL_LOCK = threading.Lock()
 _PRINCIPAL_TABLES = frozenset({User.__tablename__, UserRole.__tablename__, ClientDevice.__tablename__})
 _PRINCIPAL_CLASSES = (User, UserRole, ClientDevice)
+#: a device's last-seen time changes once a minute; it decides nobody's access
+_BOOKKEEPING = {ClientDevice: frozenset({"last_seen_at"})}
+
+
+def _changes_access(obj: object, session: Session) -> bool:
+    if not isinstance(obj, _PRINCIPAL_CLASSES):
+        return False
+    ignored = _BOOKKEEPING.get(type(obj))
+    if ignored is None or obj not in session.dirty:
+        return True
+    changed = {a.key for a in sa.inspect(obj).attrs if a.history.has_changes()}
+    return not changed <= ignored
 
 
 @sa.event.listens_for(Session, "after_flush")
 def _note_principal_changes(session: Session, _context: Any) -> None:
-    if any(isinstance(o, _PRINCIPAL_CLASSES)
-           for o in (*session.new, *session.dirty, *session.deleted)):
+    if any(_changes_access(o, session) for o in (*session.new, *session.dirty, *session.deleted)):
         session.info["principals_changed"] = True
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
 def _note_bulk_principal_changes(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.local_table.name in _PRINCIPAL_TABLES:
-        state.session.info["principals_changed"] = True
+    """Bulk statements through a session, ORM (``update(User)``) or Core (``update(table)``)."""
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _PRINCIPAL_TABLES:
+            state.session.info["principals_changed"] = True
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _forget_changed_principals(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the flag waits for the real commit
     if session.info.pop("principals_changed", False):
         with _ALL_LOCK:
             every = list(_ALL_PRINCIPALS)
@@ -157,10 +193,11 @@ def _load_user(user_id: str) -> StaffUser | None:
     cache, key = _principals(), ("user", user_id)
     staff = cache.get(key)
     if staff is MISSING:
+        generation = cache.generation()
         with get_db().read() as s:
             user = users.get_user(s, int(user_id))
             staff = StaffUser.of(user) if user is not None and user.active else None
-        cache.put(key, staff)
+        cache.put(key, staff, generation)
     return staff
 
 
@@ -188,21 +225,23 @@ def device_from_token(token: str | None) -> DeviceClient | None:
         return None
     db, now, cache = get_db(), get_clock().now(), _principals()
     key = ("device", users.token_digest(token))
-    known: tuple[DeviceClient, datetime | None] | None = cache.get(key)
+    known: tuple[DeviceClient, datetime | None] = cache.get(key)
     if known is MISSING:
+        generation = cache.generation()
         with db.read() as s:
             device: ClientDevice | None = users.client_device_by_token(s, token)
-            known = None if device is None else (
-                DeviceClient(device.id, device.kind, device.name), device.last_seen_at)
-        cache.put(key, known)
-    if known is None:
-        return None
+            if device is None:
+                return None  # not kept: anyone may send any token, and each would be kept
+            known = (DeviceClient(device.id, device.kind, device.name), device.last_seen_at)
+        cache.put(key, known, generation)
     client, last_seen = known
     if last_seen is None or now - last_seen > LAST_SEEN_RESOLUTION:
-        with db.write() as s:  # (forgets what was read: the next request reads it again)
+        generation = cache.generation()
+        with db.write() as s:
             row = s.get(ClientDevice, client.id)
             if row is not None:
                 row.last_seen_at = now
+        cache.put(key, (client, now), generation)
     return client
 
 

@@ -179,11 +179,13 @@ def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
     rows = session.execute(_waiting_query(*_ORDER_COLUMNS)).all()
     position = priority.rank_of([_entry(row) for row in rows], visit_id, now,
                                 policy_config(session))
-    if position is None:
+    # (on PostgreSQL each statement sees the newest commits: the visit may have been called
+    # between the two reads)
+    row = None if position is None else session.execute(
+        _waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
+        .join(Vehicle, Vehicle.id == Visit.vehicle_id).where(Visit.id == visit_id)).one_or_none()
+    if position is None or row is None:
         raise NotFound("not_waiting", "该车辆不在等候队列中",
                        "This vehicle is not waiting for a counter", visit_id=visit_id)
-    row = session.execute(_waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
-                          .join(Vehicle, Vehicle.id == Visit.vehicle_id)
-                          .where(Visit.id == visit_id)).one()
     return _place(row, position, now, average_service_minutes(session, clock),
                   open_counters(session))

@@ -3,6 +3,7 @@ first-come-first-served, in parallel processes, with confidence intervals over t
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -29,10 +30,24 @@ def _one(args: tuple[dict[str, Any], int, str, str, str]) -> DayFigures:
     return figures
 
 
+def _lower_priority() -> None:
+    os.nice(BACKGROUND_NICE)
+
+
+#: how much lower a background run's process is scheduled than the server (``os.nice``)
+BACKGROUND_NICE = 10
+
+
 def run_days(profile: DayProfile, seeds: Sequence[int], policies: Sequence[str] = POLICIES, *,
              workers: int | None = None,
-             progress: Callable[[int, int], None] | None = None) -> list[DayFigures]:
-    """Every (seed, policy) day; each in its own process and database."""
+             progress: Callable[[int, int], None] | None = None,
+             background: bool = False) -> list[DayFigures]:
+    """Every (seed, policy) day; each in its own database.
+
+    ``workers`` processes run the days (one: in this process, unless ``background``).
+    ``background``: called from a thread of a server — the days run in child processes
+    started afresh (not forked from a process with other threads) at a lower scheduling
+    priority, so the server's own threads keep the interpreter and the CPU."""
     workdir = temporary_workdir()
     try:
         template = build_template(workdir / "template.db", profile.day)
@@ -40,13 +55,17 @@ def run_days(profile: DayProfile, seeds: Sequence[int], policies: Sequence[str] 
                 for seed in seeds for policy in policies]
         workers = workers or min(len(jobs), os.cpu_count() or 1)
         out: list[DayFigures] = []
-        if workers <= 1:
+        if workers <= 1 and not background:
             for job in jobs:
                 out.append(_one(job))
                 if progress:
                     progress(len(out), len(jobs))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            options: dict[str, Any] = {}
+            if background:
+                options = {"mp_context": multiprocessing.get_context("spawn"),
+                           "initializer": _lower_priority}
+            with ProcessPoolExecutor(max_workers=workers, **options) as pool:
                 for future in as_completed([pool.submit(_one, job) for job in jobs]):
                     out.append(future.result())
                     if progress:

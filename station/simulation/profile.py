@@ -33,6 +33,8 @@ class Duration:
     def __post_init__(self) -> None:
         if self.kind not in ("lognormal", "uniform", "fixed"):
             raise ValueError(f"unknown duration kind {self.kind!r}")
+        if not (math.isfinite(self.a) and math.isfinite(self.b)):
+            raise ValueError(f"a duration is a finite number of minutes, not {self}")
         if (self.kind == "uniform" and self.b < self.a) or \
                 (self.kind == "lognormal" and (self.a <= 0 or self.b < 0)):
             raise ValueError(f"bad duration {self}")
@@ -156,8 +158,9 @@ class DayProfile:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
         if self.vehicles < 0 or self.runners < 1 or self.desks < 1:
             raise ValueError("vehicles ≥ 0, runners ≥ 1 and desks ≥ 1")
-        if not self.hourly or any(w < 0 for w in self.hourly.values()) or not any(self.hourly.values()):
-            raise ValueError("hourly weights must be non-negative and not all zero")
+        if not self.hourly or any(not math.isfinite(w) or w < 0 for w in self.hourly.values()) \
+                or not any(self.hourly.values()):
+            raise ValueError("hourly weights must be finite, non-negative and not all zero")
         if self.day.weekday() >= 5:
             raise ValueError("the simulated day must be a weekday of the demo calendar")
         missing = {k.value for k in StationKind} - set(self.station_minutes)

@@ -3,8 +3,9 @@ reports it leaves under the instance folder, and the numbers a run can take from
 station's own bookings.
 
 Nothing here knows about Flask. The web screen (``station/web/simulation.py``) keeps one
-``SimulationRuns`` per app; a run is a thread of the web process that calls
-``compare.run_days`` with one worker, so the station's own requests keep a core.
+``SimulationRuns`` per app; a run is a thread of the web process that waits for
+``compare.run_days`` running the days one after the other in a child process at a lower
+priority, so the station's own requests keep the interpreter and a core.
 
 Each finished run leaves two files in ``<instance>/simulations/``: ``<stamp>-<n>.html`` (the
 report, one self-contained page) and ``<stamp>-<n>.json`` (who started it, when, the day
@@ -344,7 +345,13 @@ class SimulationRuns:
                                      seeds=run.seeds, policies=run.policies, total=run.days)
             self._thread = threading.Thread(target=self._work, args=(run, fd), daemon=True,
                                             name="simulation-run")
-            self._thread.start()
+            try:
+                self._thread.start()
+            except BaseException:
+                self._status = RunStatus()
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+                raise
             return self._status
 
     def wait(self, timeout: float | None = None) -> RunStatus:
@@ -359,12 +366,15 @@ class SimulationRuns:
             self._status = replace(self._status, done=done, total=total)
 
     def _work(self, run: RunRequest, lock_fd: int) -> None:
-        name = error = None
+        name = None
+        error: str | None = "interrupted"
         try:
+            # the days run in a child process at a lower priority: this thread only waits
             days = compare.run_days(run.profile, range(run.seeds), run.policies, workers=1,
-                                    progress=self._progress)
+                                    progress=self._progress, background=True)
             comparison = compare.compare(days)
             name = self._write(run, days, comparison)
+            error = None
         except Exception as exc:  # shown on the manager's screen, and logged with its trace
             log.exception("simulation run failed")
             error = f"{type(exc).__name__}: {exc}"
@@ -372,9 +382,9 @@ class SimulationRuns:
             # free the file lock first: once the state says "over", a new run may start
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
             os.close(lock_fd)
-        with self._lock:
-            self._status = replace(self._status, report=name, error=error,
-                                   state=RunState.FAILED if error else RunState.FINISHED)
+            with self._lock:
+                self._status = replace(self._status, report=name, error=error,
+                                       state=RunState.FAILED if error else RunState.FINISHED)
 
     def _write(self, run: RunRequest, days: Sequence[Any], comparison: compare.Comparison) -> str:
         status = self.status()

@@ -149,7 +149,7 @@ def _parse_profile(raw: str | bytes) -> DayProfile:
         if not isinstance(data, dict):
             raise ValueError("a day profile is a JSON object")
         return DayProfile.from_dict(data)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
         detail = str(exc) or type(exc).__name__
         raise ValidationError("simulation_profile", f"日客流画像无效：{detail}",
                               f"The day profile is not valid: {detail}") from exc
@@ -300,6 +300,8 @@ def from_bookings() -> Any:
     try:
         try:
             day = date.fromisoformat(values.get("bookings_day", "").strip())
+            if abs(day.year - get_clock().today().year) > 10:
+                raise ValueError("too far from today")
         except ValueError:
             raise ValidationError("simulation_day", "请选择取数日期",
                                   "Choose the day to take the numbers from") from None

@@ -172,6 +172,67 @@ def test_a_device_revoked_by_another_process_is_refused_within_the_ttl(db, app, 
     with app.test_request_context():
         assert auth.device_from_token(token) is not None  # still as read, for PRINCIPAL_TTL_S
     later = time.monotonic() + auth.PRINCIPAL_TTL_S + 0.1
-    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    monkeypatch.setattr(auth, "_monotonic", lambda: later)
+    with app.test_request_context():
+        assert auth.device_from_token(token) is None
+
+
+def test_a_change_kept_past_a_savepoint_clears_at_the_real_commit(client, db, login):
+    import sqlalchemy as sa
+
+    from station.models import User
+
+    login("counter")
+    assert client.get("/api/v1/lanes").status_code == 200
+    with db.write() as s:
+        s.scalars(sa.select(User)).one().active = False
+        s.flush()
+        with s.begin_nested():  # releasing it is not the commit
+            pass
+        assert client.get("/api/v1/lanes").status_code == 200  # not committed yet
+    assert client.get("/api/v1/lanes").status_code == 401
+
+
+def test_a_value_read_before_a_clear_is_not_kept() -> None:
+    from station.auth import MISSING, Principals
+
+    cache = Principals()
+    generation = cache.generation()  # a request starts reading ...
+    cache.clear()  # ... a change is committed meanwhile ...
+    cache.put(("user", "1"), "as read before", generation)  # ... its reading comes back
+    assert cache.get(("user", "1")) is MISSING
+    cache.put(("user", "1"), "read after", cache.generation())
+    assert cache.get(("user", "1")) == "read after"
+
+
+def test_unknown_tokens_are_not_kept_and_last_seen_keeps_the_rest(app, clock, device_token):
+    from datetime import timedelta
+
+    from station import auth
+
+    token = device_token(ClientKind.KIOSK)
+    with app.test_request_context():
+        cache = app.extensions["station.principals"]
+        for n in range(50):
+            assert auth.device_from_token(f"bogus-{n}") is None
+        assert auth.device_from_token(token) is not None
+        generation = cache.generation()
+        clock.advance(timedelta(minutes=5))  # the next request records the last-seen time
+        assert auth.device_from_token(token) is not None
+        assert cache.generation() == generation  # which changes nobody's access
+        assert len(cache._entries) == 1
+
+
+def test_a_core_statement_through_a_session_clears_too(db, app, device_token):
+    import sqlalchemy as sa
+
+    from station import auth
+    from station.models import ClientDevice
+
+    token = device_token(ClientKind.KIOSK)
+    with app.test_request_context():
+        assert auth.device_from_token(token) is not None
+    with db.write() as s:
+        s.execute(sa.update(ClientDevice.__table__).values(active=False))
     with app.test_request_context():
         assert auth.device_from_token(token) is None

@@ -50,3 +50,18 @@ def test_an_unknown_policy_is_refused(db, clock):
     with db.write() as s, pytest.raises(Exception) as err:
         settings.put(s, clock, Actor.system("t"), "queue.policy", "random")
     assert err.value.code == "setting_invalid"
+
+
+def test_a_visit_called_between_the_two_reads_of_its_place_is_not_waiting(db, clock, station,
+                                                                          monkeypatch):
+    from station.domain import priority
+    from station.errors import NotFound
+
+    # on PostgreSQL the second read sees a call committed after the first: the order still
+    # had the visit, its own row is no longer waiting
+    gone = priority.Position(424242, 1, priority.Tier.QUEUE, clock.now(),
+                             priority.ReasonCode.WALK_IN, "现场排队", "Walk-in")
+    monkeypatch.setattr(priority, "rank_of", lambda *args, **kwargs: gone)
+    with db.read() as s, pytest.raises(NotFound) as refused:
+        queue.place_of(s, clock, 424242)
+    assert refused.value.code == "not_waiting"

@@ -127,6 +127,12 @@ def test_a_day_profile_file_fills_the_form(client, login):
     refused = client.post(f"{PAGE}/profile?lang=zh", content_type="multipart/form-data", data={
         "csrf_token": token, "profile_file": (io.BytesIO(json.dumps(lane7).encode()), "x.json")})
     assert refused.status_code == 422 and "示范站没有 7 号线" in refused.get_data(as_text=True)
+    for bad, said in ((dict(profile.as_dict(), desk_minutes=["fixed", float("nan")]), "日客流画像无效"),
+                      (dict(profile.as_dict(), hourly={"8": float("inf")}), "日客流画像无效"),
+                      (dict(profile.as_dict(), vehicles=float("inf")), "车辆数应为")):
+        answer = client.post(f"{PAGE}/profile", content_type="multipart/form-data", data={
+            "csrf_token": token, "profile_file": (io.BytesIO(json.dumps(bad).encode()), "x.json")})
+        assert answer.status_code == 422 and said in answer.get_data(as_text=True)
     missing = client.post(f"{PAGE}/profile", data={"csrf_token": token},
                           content_type="multipart/form-data")
     assert missing.status_code == 422 and "请选择日客流画像文件" in missing.get_data(as_text=True)
