@@ -184,7 +184,7 @@ def request_from_form(values: dict[str, str], station: runs.SimulatedStation) ->
     all_day = hours is not None and len(shifts) == len(station.counters) and all(
         (c.start, c.end) == hours for c in shifts)
     closures: list[Closure] = []
-    for i in range(_closure_rows(values)):
+    for i in range(_closure_rows(values, shown=False)):
         where = values.get(f"closure_{i}_where", "").strip()
         if not where:
             continue
@@ -215,9 +215,13 @@ def request_from_form(values: dict[str, str], station: runs.SimulatedStation) ->
     return run
 
 
-def _closure_rows(values: dict[str, str]) -> int:
+def _closure_rows(values: dict[str, str], *, shown: bool = True) -> int:
+    """Closure rows: those submitted (all of them, so that too many is refused), or those the
+    form shows (one spare, at most ``MAX_CLOSURES``)."""
     used = [int(k.split("_")[1]) for k in values
             if k.startswith("closure_") and k.endswith("_where") and k.split("_")[1].isdigit()]
+    if not shown:
+        return min(max(used, default=-1) + 1, 10 * runs.MAX_CLOSURES)
     return min(runs.MAX_CLOSURES, max(CLOSURE_ROWS, max(used, default=-1) + 2))
 
 

@@ -95,6 +95,10 @@ def test_bad_input_shows_the_form_again_in_chinese_and_english(client, login, ap
     assert "2 号窗口：应在营业时间 08:30–17:30之内" in html
     nobody = client.post(f"{PAGE}/start?lang=en", data=_form(token, counter_1="", counter_2=""))
     assert nobody.status_code == 422 and "Staff at least one window" in nobody.get_data(as_text=True)
+    too_many = {f"closure_{i}_{part}": value for i in range(runs.MAX_CLOSURES + 1)
+                for part, value in (("where", "3"), ("from", "12:00"), ("to", "13:00"))}
+    many = client.post(f"{PAGE}/start?lang=en", data=_form(token, **too_many))
+    assert many.status_code == 422 and "At most 20 closures" in many.get_data(as_text=True)
     assert _runs(app).status().state is runs.RunState.IDLE, "nothing started"
     assert not list(_runs(app).folder.glob("*.html"))
 
