@@ -3,6 +3,7 @@ migrated and seeded as the demo station, served by ``station serve`` in its own 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -161,8 +162,6 @@ class ExternalPrinters:
     def __init__(self, count: int) -> None:
         self.process = subprocess.Popen([sys.executable, "-c", _PRINTER_HOST, str(count)], cwd=ROOT,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        import json
-
         self.ports: list[int] = json.loads(self.process.stdout.readline())
         self.printed: list[int] | None = None
 
@@ -172,8 +171,6 @@ class ExternalPrinters:
 
     def close(self) -> list[int]:
         """Stop the simulators; returns how many tickets each printed."""
-        import json
-
         if self.printed is None:
             self.process.stdin.close()
             self.printed = json.loads(self.process.stdout.readline() or "[]")

@@ -91,10 +91,15 @@ _ORDER_COLUMNS = (Visit.id, Visit.category, Visit.arrived_at, Visit.special_need
 _PLACE_COLUMNS = (Vehicle.plate, Ticket.id.label("ticket_id"), Ticket.label, Ticket.hold_until)
 
 
+def _places_query() -> sa.Select[Any]:
+    """The waiting visits with everything a place shows."""
+    return (_waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
+            .join(Vehicle, Vehicle.id == Visit.vehicle_id))
+
+
 def _waiting(session: Session) -> list[sa.Row[Any]]:
     """The waiting visits as plain rows (no ORM objects: this runs on every check-in)."""
-    return list(session.execute(_waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
-                                .join(Vehicle, Vehicle.id == Visit.vehicle_id)))
+    return list(session.execute(_places_query()))
 
 
 def average_service_minutes(session: Session, clock: Clock) -> float:
@@ -182,8 +187,7 @@ def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
     # (on PostgreSQL each statement sees the newest commits: the visit may have been called
     # between the two reads)
     row = None if position is None else session.execute(
-        _waiting_query(*_ORDER_COLUMNS, *_PLACE_COLUMNS)
-        .join(Vehicle, Vehicle.id == Visit.vehicle_id).where(Visit.id == visit_id)).one_or_none()
+        _places_query().where(Visit.id == visit_id)).one_or_none()
     if position is None or row is None:
         raise NotFound("not_waiting", "该车辆不在等候队列中",
                        "This vehicle is not waiting for a counter", visit_id=visit_id)
