@@ -3,8 +3,9 @@
     python benchmarks/fanout.py [--sizes 10,50,200] [--events 100] [--rounds 2]
 
 For each N: a real ``station serve`` process (SQLite, WAL, synchronous=FULL) with N
-Socket.IO clients on ``/lobby`` (WebSocket transport); a lane terminal device posts "finished
-at station 1" for one car after another (``POST /api/v1/tracking/events``). Latency = from
+Socket.IO clients on ``/lobby`` (WebSockets on one asyncio loop, see ``Clients``); a lane
+terminal device posts "finished at station 1" for one car after another
+(``POST /api/v1/tracking/events``). Latency = from
 sending the POST to a client receiving that car's ``position`` event, over every (event,
 client) pair. The baseline, in the same run: a bare Flask-SocketIO app (same ``threading``
 server mode, Werkzeug + simple-websocket, same SQLite settings) whose POST inserts one row and
@@ -17,6 +18,7 @@ Last line: RESULT fanout n=50 p99_ms=<float> bare_p99_ms=<float> ratio=<float>
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 
 import requests
-import socketio
+import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
 from benchmarks.harness import free_port, only_devices, station_server
@@ -45,27 +47,75 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Clients:
-    """N lobby clients; ``wait(key, count)`` blocks until ``count`` deliveries of ``key``."""
+    """N lobby displays, each its own WebSocket speaking Engine.IO 4 / Socket.IO 5, all on one
+    asyncio loop in one thread; ``wait(key, count)`` blocks until ``count`` deliveries of ``key``.
+
+    A lobby display is a browser on its own TV. The clients here must cost the measuring
+    process as little as possible so that what is measured is the server: one thread per
+    client (``socketio.Client``) had 50–200 threads handing the GIL to each other, which added
+    tens of milliseconds to both servers' tails and made them swing from run to run. An arrival
+    is stamped when its frame is decoded on the loop.
+    """
 
     def __init__(self, url: str, n: int, token: str, key_of) -> None:
         self.arrivals: dict[object, list[float]] = {}
         self.cond = threading.Condition()
-        self.clients = []
-        for _ in range(n):
-            c = socketio.Client(reconnection=False)
+        self.n, self.key_of = n, key_of
+        self.ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.auth = json.dumps({"token": token})
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.sockets: list = []
+        self.readers: list = []
+        asyncio.run_coroutine_threadsafe(self._connect_all(), self.loop).result(WAIT_S * 3)
+        self.clients = self.sockets
 
-            def on_event(msg, _c=c):
-                key = key_of(msg)
+    async def _connect_one(self):
+        ws = await websockets.connect(self.ws_url, open_timeout=WAIT_S, close_timeout=1, compression=None,
+                                      max_queue=None)
+        opened = await asyncio.wait_for(ws.recv(), WAIT_S)
+        if not opened.startswith("0"):
+            raise RuntimeError(f"no Engine.IO open packet: {opened[:80]}")
+        await ws.send(f"40/lobby,{self.auth}")
+        while True:  # the namespace's answer (a ping may come first)
+            answer = await asyncio.wait_for(ws.recv(), WAIT_S)
+            if answer == "2":
+                await ws.send("3")
+            elif answer.startswith("40/lobby"):
+                break
+            elif answer.startswith("44/lobby"):
+                raise RuntimeError(f"/lobby refused the client: {answer[:120]}")
+        return ws
+
+    async def _connect_all(self) -> None:
+        for start in range(0, self.n, 25):  # in groups, as displays are switched on
+            batch = await asyncio.gather(*(self._connect_one()
+                                           for _ in range(min(25, self.n - start))))
+            self.sockets += batch
+        self.readers = [self.loop.create_task(self._read(ws)) for ws in self.sockets]
+
+    async def _read(self, ws) -> None:
+        prefix = "42/lobby,"
+        try:
+            async for frame in ws:
+                if frame == "2":
+                    await ws.send("3")
+                    continue
+                if not frame.startswith(prefix):
+                    continue
+                name, msg = json.loads(frame[len(prefix):])[:2]
+                key = self.key_of(msg) if name == "event" else None
                 if key is None:
-                    return
+                    continue
                 now = time.perf_counter()
                 with self.cond:
-                    self.arrivals.setdefault(key, []).append(now)
-                    self.cond.notify_all()
-            c.on("event", on_event, namespace="/lobby")
-            c.connect(url, namespaces=["/lobby"], auth={"token": token},
-                      transports=["websocket"], wait_timeout=WAIT_S)
-            self.clients.append(c)
+                    got = self.arrivals.setdefault(key, [])
+                    got.append(now)
+                    if len(got) >= self.n:
+                        self.cond.notify_all()
+        except websockets.ConnectionClosed:
+            pass
 
     def wait(self, key: object, count: int) -> list[float]:
         deadline = time.monotonic() + WAIT_S
@@ -78,12 +128,22 @@ class Clients:
             return list(self.arrivals[key])
 
     def close(self) -> None:
-        # in parallel, and without waiting on a client that does not answer
-        threads = [threading.Thread(target=c.disconnect, daemon=True) for c in self.clients]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=5)
+        async def close_all() -> None:
+            for task in self.readers:
+                task.cancel()
+            await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+            # the readers and the connections' own keepalive tasks end before the loop stops
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in rest:
+                task.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
+        try:
+            asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 #: events sent first and not measured, on both servers (first-request code paths, caches)

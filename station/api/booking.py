@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
@@ -15,7 +14,7 @@ from station.models import CHANNEL_LABELS, TICKET_CATEGORY_LABELS, Channel, Clie
 from station.services import appointments, calendar, queue, settings, tickets
 from station.services.actors import Actor
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("booking", __name__, url_prefix="/api/v1", description="Appointments (预约)")
 

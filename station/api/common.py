@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import flask_smorest
 from flask_login import current_user
 from marshmallow import Schema, fields
 
 from station.auth import current_device
 from station.errors import Forbidden
 from station.services.actors import Actor
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's blueprint, with each arguments schema made once: given a class, webargs
+    makes a new instance (copying every field) on every request."""
+
+    def arguments(self, schema: type[Schema] | Schema, *args: Any, **kwargs: Any) -> Any:
+        return super().arguments(schema() if isinstance(schema, type) else schema,
+                                 *args, **kwargs)
 
 
 def current_actor() -> Actor:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -14,7 +13,7 @@ from station.errors import NotFound
 from station.models import Role
 from station.services import calling
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("counters", __name__, url_prefix="/api/v1/counters",
                 description="Counter windows (窗口叫号)")

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
@@ -28,7 +27,7 @@ from station.models.feedback import RatingChannel
 from station.services import feedback, retention, scorecard, settings, tickets, visits
 from station.services.actors import Actor
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1/feedback",
                 description="Ratings (好差评), cases, complaints, scorecard, records")

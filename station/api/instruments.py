@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from station.auth import require_roles
 from station.context import get_clock, get_db
 from station.models import Role
 from station.services import instruments
+
+from .common import Blueprint
 
 blp = Blueprint("instruments", __name__, url_prefix="/api/v1/instruments",
                 description="Metering instruments, verifications, daily checks (量值溯源)")

@@ -8,7 +8,6 @@ from typing import Any
 from flask import request as flask_request
 from flask import send_from_directory
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -17,7 +16,7 @@ from station.errors import ValidationError
 from station.models import Role
 from station.services import keys, visits
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("keys", __name__, url_prefix="/api/v1/keys",
                 description="Key handover and the runner queue (交钥匙)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -13,7 +12,7 @@ from station.context import get_clock, get_db
 from station.models import Role
 from station.services import appointments, calendar, figures, notify
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("manage", __name__, url_prefix="/api/v1", description="Booking administration")
 

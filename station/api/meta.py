@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from station.context import get_clock, get_db
+
+from .common import Blueprint
 
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="Server health")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from station.auth import require_roles
 from station.context import get_clock, get_db
 from station.services import queue
+
+from .common import Blueprint
 
 blp = Blueprint("queue", __name__, url_prefix="/api/v1/queue", description="Queues (排队)")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import current_device, require_roles
@@ -14,7 +13,7 @@ from station.errors import Unauthorized
 from station.models import ClientKind, Role
 from station.services import audit, users
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff, devices and audit")
 

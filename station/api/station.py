@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -14,7 +13,7 @@ from station.services import calendar, overview
 from station.services import lanes as lane_service
 from station.services import settings as settings_service
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("station", __name__, url_prefix="/api/v1", description="The station")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from station.auth import current_device, limiter, public_limit, require_device, require_roles
@@ -13,7 +12,7 @@ from station.errors import Forbidden
 from station.models import TICKET_CATEGORY_LABELS, ClientKind, Role
 from station.services import overview, tickets
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1", description="Tickets (取号)")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_device, require_roles
@@ -14,7 +13,7 @@ from station.models import ClientKind, Role
 from station.models.tracking import PositionKind, PositionSource
 from station.services import assignment, lanes, overview, tracking, visits
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("tracking", __name__, url_prefix="/api/v1/tracking",
                 description="Lanes, assignment, position events, the lane terminal")

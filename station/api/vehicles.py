@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -13,6 +12,8 @@ from station.domain.vehicle_codes import Fuel
 from station.errors import NotFound
 from station.models import Role
 from station.services import vehicles as vehicle_service
+
+from .common import Blueprint
 
 blp = Blueprint("vehicles", __name__, url_prefix="/api/v1/vehicles", description="Vehicles (机动车)")
 

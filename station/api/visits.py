@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -15,7 +14,7 @@ from station.services import overview
 from station.services import vehicles as vehicle_service
 from station.services import visits as visit_service
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 from .vehicles import VehicleInSchema
 
 blp = Blueprint("visits", __name__, url_prefix="/api/v1/visits", description="Visits (检验业务)")

@@ -13,7 +13,6 @@ import threading
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from station.auth import require_roles
@@ -31,7 +30,7 @@ from station.models import Role
 from station.models.window import PaymentMethod
 from station.services import calling, payments, pickup, registration, visits
 
-from .common import current_actor
+from .common import Blueprint, current_actor
 
 blp = Blueprint("window", __name__, url_prefix="/api/v1/window",
                 description="The single window (一窗通办): registration, insurance, payment, pick-up")

@@ -10,12 +10,13 @@ e.g. an instrument's calibration lapsed), the cars still waiting are re-assigned
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from station import signals
 from station.clock import Clock
@@ -108,58 +109,106 @@ def unable(lane: Lane, need: Needs) -> list[str]:
     return out
 
 
-def station_minutes(session: Session, clock: Clock, lane: Lane) -> dict[int, float]:
-    """Mean minutes a car spends at each station of the lane: today's measured times (arrived
-    → finished, the last few), else the default of the station's kind."""
+def stations_minutes(session: Session, clock: Clock, of_lanes: list[Lane]) -> dict[int, float]:
+    """Mean minutes a car spends at each station of ``of_lanes`` (station id → minutes): the
+    last ``STATION_SAMPLE`` measured times of today (arrived → finished), else the default of
+    the station's kind. One query for every station: the day's finished events, each with the
+    car's arrival at that station, the newest ``STATION_SAMPLE`` per station."""
+    stations = [st for lane in of_lanes for st in lane.stations]
+    if not stations:
+        return {}
     start, _ = clock.day_bounds(clock.today())
-    ids = [st.id for st in lane.stations]
-    rows = session.execute(
-        sa.select(PositionEvent.visit_id, PositionEvent.station_id, PositionEvent.kind,
-                  PositionEvent.at)
-        .where(PositionEvent.station_id.in_(ids), PositionEvent.at >= start,
-               PositionEvent.applied.is_(True), PositionEvent.kind != PositionKind.LEFT)
-        .order_by(PositionEvent.at)).all()
-    arrived: dict[tuple[int, int], object] = {}
     durations: dict[int, list[float]] = {}
-    for visit_id, station_id, kind, at in rows:
-        if kind is PositionKind.ARRIVED:
-            arrived[(visit_id, station_id)] = at
-        elif (visit_id, station_id) in arrived:
-            began = arrived.pop((visit_id, station_id))
-            durations.setdefault(station_id, []).append((at - began) / timedelta(minutes=1))
-    out = {}
-    for st in lane.stations:
-        measured = durations.get(st.id, [])[-STATION_SAMPLE:]
-        out[st.id] = (sum(measured) / len(measured) if measured
-                      else float(settings.get(session, f"lanes.minutes.{st.kind.value}")))
-    return out
+    for station_id, finished_at, began in session.execute(
+            _station_times_query(), {"start": start, "ids": [st.id for st in stations]}):
+        durations.setdefault(station_id, []).append(
+            (_aware(finished_at) - _aware(began)) / timedelta(minutes=1))
+    return {st.id: (sum(durations[st.id]) / len(durations[st.id]) if st.id in durations
+                    else float(settings.get(session, f"lanes.minutes.{st.kind.value}")))
+            for st in stations}
+
+
+@functools.cache
+def _station_times_query() -> sa.Select:
+    """(station id, finished at, arrived at) of the newest ``STATION_SAMPLE`` measured cars per
+    station since ``:start``, for the stations ``:ids``. Built once: building it costs more
+    than running it."""
+    start = sa.bindparam("start", type_=PositionEvent.at.type)
+    finished, arrived = aliased(PositionEvent), aliased(PositionEvent)
+    arrived_at = (sa.select(sa.func.max(arrived.at))
+                  .where(arrived.visit_id == finished.visit_id,
+                         arrived.station_id == finished.station_id,
+                         arrived.kind == PositionKind.ARRIVED, arrived.applied.is_(True),
+                         arrived.at >= start, arrived.at <= finished.at)
+                  .scalar_subquery())
+    pairs = (sa.select(finished.station_id, finished.id, finished.at.label("finished_at"),
+                       arrived_at.label("arrived_at"))
+             .where(finished.station_id.in_(sa.bindparam("ids", expanding=True)),
+                    finished.kind == PositionKind.FINISHED, finished.applied.is_(True),
+                    finished.at >= start)
+             .subquery())
+    ranked = (sa.select(pairs.c.station_id, pairs.c.finished_at, pairs.c.arrived_at,
+                        sa.func.row_number().over(
+                            partition_by=pairs.c.station_id,
+                            order_by=(pairs.c.finished_at.desc(), pairs.c.id.desc())).label("n"))
+              .where(pairs.c.arrived_at.is_not(None))
+              .subquery())
+    return (sa.select(ranked.c.station_id, ranked.c.finished_at, ranked.c.arrived_at)
+            .where(ranked.c.n <= STATION_SAMPLE))
+
+
+def _aware(at: datetime) -> datetime:
+    """A time read back from a subquery column, where the model's UTC type does not apply on
+    SQLite (a naive UTC value, or text)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def station_minutes(session: Session, clock: Clock, lane: Lane) -> dict[int, float]:
+    """Mean minutes a car spends at each station of ``lane`` (see ``stations_minutes``)."""
+    return stations_minutes(session, clock, [lane])
+
+
+def waiting_counts(session: Session) -> dict[int, int]:
+    """Lane id → cars assigned to it and not on it yet, for every lane in one query."""
+    rows = session.execute(
+        sa.select(Visit.assigned_lane_id, sa.func.count()).select_from(Visit)
+        .outerjoin(VehiclePosition, VehiclePosition.visit_id == Visit.id)
+        .where(Visit.assigned_lane_id.is_not(None), Visit.state == VisitState.QUEUED_FOR_LANE,
+               VehiclePosition.visit_id.is_(None))
+        .group_by(Visit.assigned_lane_id))
+    return {lane_id: int(count) for lane_id, count in rows}
 
 
 def waiting_on(session: Session, lane_id: int) -> int:
     """Cars assigned to the lane and not on it yet."""
-    return int(session.scalar(
-        sa.select(sa.func.count()).select_from(Visit)
-        .outerjoin(VehiclePosition, VehiclePosition.visit_id == Visit.id)
-        .where(Visit.assigned_lane_id == lane_id, Visit.state == VisitState.QUEUED_FOR_LANE,
-               VehiclePosition.visit_id.is_(None))) or 0)
+    return waiting_counts(session).get(lane_id, 0)
 
 
 def expected_wait_min(session: Session, clock: Clock, lane: Lane, *,
-                      ahead: int | None = None) -> int:
+                      ahead: int | None = None, minutes: dict[int, float] | None = None) -> int:
     """Minutes until a car joining the lane's queue now reaches its first station: the cars
-    ahead, one per cycle of the lane's slowest station."""
+    ahead, one per cycle of the lane's slowest station. ``minutes`` (from
+    ``stations_minutes``) saves reading the station times again."""
     if not lane.stations:
         return 0
-    cycle = max(station_minutes(session, clock, lane).values())
+    if minutes is None:
+        minutes = station_minutes(session, clock, lane)
+    cycle = max(minutes[st.id] for st in lane.stations)
     ahead = waiting_on(session, lane.id) if ahead is None else ahead
     return math.ceil(ahead * cycle)
 
 
 def lane_waits(session: Session, clock: Clock) -> list[dict[str, object]]:
     """Per lane: cars waiting and the expected wait for one more (public figures)."""
-    return [{"lane_id": lane.id, "number": lane.number, "waiting": waiting_on(session, lane.id),
-             "estimated_wait_min": expected_wait_min(session, clock, lane)}
-            for lane in lanes.all_lanes(session)]
+    every = lanes.all_lanes(session)
+    counts, minutes = waiting_counts(session), stations_minutes(session, clock, every)
+    return [{"lane_id": lane.id, "number": lane.number, "waiting": counts.get(lane.id, 0),
+             "estimated_wait_min": expected_wait_min(session, clock, lane,
+                                                     ahead=counts.get(lane.id, 0),
+                                                     minutes=minutes)}
+            for lane in every]
 
 
 @dataclass(frozen=True)
@@ -176,16 +225,19 @@ def choose(session: Session, clock: Clock, visit: Visit, *,
     """The lane with the shortest expected wait among those that can test the vehicle; on a
     tie, the least equipped one (keeps the large-vehicle lane free), then the lowest number."""
     need = needs(session, clock, visit)
-    considered, candidates = {}, []
+    considered, able = {}, []
     for lane in lanes.all_lanes(session):
         problems = unable(lane, need)
         considered[lane.number] = problems
-        if problems:
-            continue
-        ahead = waiting_on(session, lane.id)
+        if not problems:
+            able.append(lane)
+    counts, minutes = waiting_counts(session), stations_minutes(session, clock, able)
+    candidates = []
+    for lane in able:
+        ahead = counts.get(lane.id, 0)
         if exclude_visit_from_wait and visit.assigned_lane_id == lane.id:
             ahead = max(ahead - 1, 0)
-        wait = expected_wait_min(session, clock, lane, ahead=ahead)
+        wait = expected_wait_min(session, clock, lane, ahead=ahead, minutes=minutes)
         equipment = len(lane.vehicle_classes) + len({st.kind for st in lane.stations})
         candidates.append((wait, equipment, lane.number, lane))
     if not candidates:

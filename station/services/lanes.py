@@ -8,8 +8,10 @@ and ``OPEN`` when it may again.
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from station import signals
 from station.clock import Clock
@@ -36,8 +38,15 @@ def get_lane(session: Session, lane_id: int) -> Lane:
     return lane
 
 
+@functools.cache
+def _station_query() -> sa.Select[tuple[LaneStation]]:
+    """A station with its lane, in one statement built once (a car's every move reads it)."""
+    return (sa.select(LaneStation).options(joinedload(LaneStation.lane))
+            .where(LaneStation.id == sa.bindparam("station_id")))
+
+
 def get_station(session: Session, station_id: int) -> LaneStation:
-    station = session.get(LaneStation, station_id)
+    station = session.scalar(_station_query(), {"station_id": station_id})
     if station is None:
         raise NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
     return station

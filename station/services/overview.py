@@ -154,8 +154,10 @@ def lane_board(session: Session, clock: Clock, *, public: bool) -> dict[str, Any
     its expected wait. Public: masked plates and visit ids only."""
     on_lane, waiting = tracking.board(session), tracking.lane_queue(session)
     shown = mask_plate if public else (lambda p: p)
+    every = lanes.all_lanes(session)
+    minutes = assignment.stations_minutes(session, clock, every)
     out = []
-    for lane in lanes.all_lanes(session):
+    for lane in every:
         d = lane_dict(lane)
         cars = on_lane.get(lane.id, [])
         for st in d["stations"]:
@@ -164,8 +166,8 @@ def lane_board(session: Session, clock: Clock, *, public: bool) -> dict[str, Any
                           for c in cars if c["station_id"] == st["id"]]
         d["waiting"] = [{"id": w["visit_id"], "plate": shown(w["plate"])}
                         for w in waiting.get(lane.id, [])]
-        d["estimated_wait_min"] = assignment.expected_wait_min(session, clock, lane,
-                                                               ahead=len(d["waiting"]))
+        d["estimated_wait_min"] = assignment.expected_wait_min(
+            session, clock, lane, ahead=len(d["waiting"]), minutes=minutes)
         out.append(d)
     return {"lanes": out}
 

@@ -16,6 +16,7 @@ Position events come from the lane terminal, from device results and (later) fro
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,11 +59,33 @@ class Move:
                 "at": e.at, "applied": self.applied, "duplicate": self.duplicate}
 
 
+@functools.cache
+def _position_query(lock: bool) -> sa.Select[tuple[VehiclePosition]]:
+    stmt = sa.select(VehiclePosition).where(VehiclePosition.visit_id == sa.bindparam("visit_id"))
+    return stmt.with_for_update() if lock else stmt
+
+
 def position_of(session: Session, visit_id: int, *, for_update: bool = False) -> VehiclePosition | None:
-    stmt = sa.select(VehiclePosition).where(VehiclePosition.visit_id == visit_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalar(stmt)
+    lock = for_update and session.get_bind().dialect.name == "postgresql"
+    return session.scalar(_position_query(lock), {"visit_id": visit_id})
+
+
+def _reported(visit_id: int, lane_id: int, rank: int, source: PositionSource) -> sa.ColumnElement[bool]:
+    return sa.and_(PositionEvent.visit_id == visit_id, PositionEvent.lane_id == lane_id,
+                   PositionEvent.rank == rank, PositionEvent.source == source)
+
+
+@functools.cache
+def _position_and_report_query(lock: bool) -> sa.Select[tuple[VehiclePosition, int | None]]:
+    """The car's position with the id of the event a source already reported for this step,
+    if any (a repeated report is a no-op): one statement where a car's every move used two."""
+    reported = (sa.select(PositionEvent.id)
+                .where(_reported(sa.bindparam("visit_id"), sa.bindparam("lane_id"),
+                                 sa.bindparam("rank"), sa.bindparam("source")))
+                .scalar_subquery())
+    stmt = (sa.select(VehiclePosition, reported.label("reported_id"))
+            .where(VehiclePosition.visit_id == sa.bindparam("visit_id")))
+    return stmt.with_for_update(of=VehiclePosition) if lock else stmt
 
 
 def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, *,
@@ -90,12 +113,16 @@ def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, 
         raise Conflict("visit_not_on_lane", "该车辆不在待检或检测中", "This vehicle is not waiting "
                        "for or on a lane", visit_id=visit.id, state=visit.state.value)
     rank = position_rank(station.position if station else None, kind)
-    existing = session.scalar(sa.select(PositionEvent).where(
-        PositionEvent.visit_id == visit.id, PositionEvent.lane_id == lane.id,
-        PositionEvent.rank == rank, PositionEvent.source == source))
-    if existing is not None:
+    step = {"visit_id": visit.id, "lane_id": lane.id, "rank": rank, "source": source}
+    lock = session.get_bind().dialect.name == "postgresql"
+    row = session.execute(_position_and_report_query(lock), step).one_or_none()
+    current, reported_id = row if row is not None else (None, None)
+    if row is None:  # no position yet: only a report that did not move the car can exist
+        reported_id = session.scalar(sa.select(PositionEvent.id).where(
+            _reported(visit.id, lane.id, rank, source)))
+    if reported_id is not None:
+        existing = session.get_one(PositionEvent, reported_id)
         return Move(existing, existing.applied, True)
-    current = position_of(session, visit.id, for_update=True)
     if current is None:
         applied = kind is not PositionKind.LEFT and visit.state is not VisitState.TESTED
     elif current.lane_id == lane.id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,11 +18,17 @@ from . import sequences
 from .actors import Actor
 
 
+@functools.cache
+def _by_id(lock: bool) -> sa.Select[tuple[Visit]]:
+    """Built once: on the hot paths (a car moving, a call) building a statement costs as
+    much as running it."""
+    stmt = sa.select(Visit).where(Visit.id == sa.bindparam("visit_id"))
+    return stmt.with_for_update(of=Visit) if lock else stmt
+
+
 def get(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
-    stmt = sa.select(Visit).where(Visit.id == visit_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Visit)
-    visit = session.scalar(stmt)
+    lock = for_update and session.get_bind().dialect.name == "postgresql"
+    visit = session.scalar(_by_id(lock), {"visit_id": visit_id})
     if visit is None:
         raise NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
     return visit
