@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -122,7 +122,7 @@ def stations_minutes(session: Session, clock: Clock, of_lanes: list[Lane]) -> di
     for station_id, finished_at, began in session.execute(
             _station_times_query(), {"start": start, "ids": [st.id for st in stations]}):
         durations.setdefault(station_id, []).append(
-            (_aware(finished_at) - _aware(began)) / timedelta(minutes=1))
+            (finished_at - began) / timedelta(minutes=1))
     return {st.id: (sum(durations[st.id]) / len(durations[st.id]) if st.id in durations
                     else float(settings.get(session, f"lanes.minutes.{st.kind.value}")))
             for st in stations}
@@ -155,14 +155,6 @@ def _station_times_query() -> sa.Select:
               .subquery())
     return (sa.select(ranked.c.station_id, ranked.c.finished_at, ranked.c.arrived_at)
             .where(ranked.c.n <= STATION_SAMPLE))
-
-
-def _aware(at: datetime) -> datetime:
-    """A time read back from a subquery column, where the model's UTC type does not apply on
-    SQLite (a naive UTC value, or text)."""
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def station_minutes(session: Session, clock: Clock, lane: Lane) -> dict[int, float]:
