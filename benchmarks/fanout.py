@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -68,8 +69,8 @@ class Clients:
         self.thread.start()
         self.sockets: list = []
         self.readers: list = []
+        self.lost = 0
         asyncio.run_coroutine_threadsafe(self._connect_all(), self.loop).result(WAIT_S * 3)
-        self.clients = self.sockets
 
     async def _connect_one(self):
         ws = await websockets.connect(self.ws_url, open_timeout=WAIT_S, close_timeout=1, compression=None,
@@ -97,7 +98,7 @@ class Clients:
 
     async def _read(self, ws) -> None:
         prefix = "42/lobby,"
-        try:
+        with contextlib.suppress(websockets.ConnectionClosedError):
             async for frame in ws:
                 if frame == "2":
                     await ws.send("3")
@@ -114,13 +115,17 @@ class Clients:
                     got.append(now)
                     if len(got) >= self.n:
                         self.cond.notify_all()
-        except websockets.ConnectionClosed:
-            pass
+        # the connection ended before ``close`` cancelled this reader: a display was lost
+        with self.cond:
+            self.lost += 1
+            self.cond.notify_all()
 
     def wait(self, key: object, count: int) -> list[float]:
         deadline = time.monotonic() + WAIT_S
         with self.cond:
             while len(self.arrivals.get(key, [])) < count:
+                if self.lost:
+                    raise RuntimeError(f"{self.lost} lobby client(s) lost their connection")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise RuntimeError(f"only {len(self.arrivals.get(key, []))}/{count} delivered")
@@ -155,7 +160,7 @@ def _measure(url: str, clients: Clients, post) -> list[float]:
     for n, key in enumerate(post.ids()):
         started = time.perf_counter()
         post(key)
-        arrived = clients.wait(key, len(clients.clients))
+        arrived = clients.wait(key, clients.n)
         if n >= WARMUP:
             latencies += [(t - started) * 1000 for t in arrived]
         time.sleep(0.02)  # events apart, as cars move
