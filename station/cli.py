@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -82,6 +83,11 @@ def _serve(config: Config, demo_tokens: dict[str, str] | None = None) -> None:
     if demo_tokens:  # the demo's start page links the lobby display with its token
         app.extensions["station.demo_tokens"] = demo_tokens
     rt = runtime.start(app)
+    # What starting made (modules, models, the app: about 200,000 objects) lives as long as
+    # the process. Frozen, it is left out of the collector's full passes, each of which
+    # otherwise stops every thread for about 0.1 s (docs/BENCHMARKS.md).
+    gc.collect()
+    gc.freeze()
 
     def _stop(*_args: object) -> None:
         rt.stop()

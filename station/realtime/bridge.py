@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 WAITS_DELAY_S = 0.5
 
 
-def _publish_waits(hub: RealtimeHub, db: Any, clock: Any, namespace: str) -> None:
-    """The derived public figures (queues per category, lane waits), when they changed."""
-    with db.read() as s:
-        data = overview.waits(s, clock)
+def _publish_waits(hub: RealtimeHub, db: Any, clock: Any, namespace: str,
+                   parts: frozenset[str] | None) -> None:
+    """The derived public figures (queues per category, lane waits), when they changed; only
+    the ``parts`` that may have changed are read again."""
     last = getattr(hub, "_last_waits", None)
+    with db.read() as s:
+        data = overview.waits(s, clock, parts=parts, previous=last)
     if data != last:
         hub._last_waits = data  # type: ignore[attr-defined]
         hub.publish(namespace, "waits", data)
@@ -43,7 +45,7 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
     clock = app.extensions["station.clock"]
     from . import LOBBY, PROGRESS, STAFF
 
-    waits = Coalescer(lambda: _publish_waits(hub, db, clock, LOBBY), interval=WAITS_DELAY_S,
+    waits = Coalescer(lambda parts: _publish_waits(hub, db, clock, LOBBY, parts), interval=WAITS_DELAY_S,
                       delay=WAITS_DELAY_S, name="lobby-waits")
     app.extensions["station.realtime.waits"] = waits
     publish_waits = waits.request
@@ -71,13 +73,13 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
         hub.publish(PROGRESS, "position", {"lane_id": p["lane_id"], "station_id": p["station_id"],
                                            "kind": p["kind"], "at": p["at"]},
                     room=f"visit:{p['visit_id']}")
-        publish_waits()
+        publish_waits("lanes")  # station times and lane queues; the counter queue is unchanged
 
     def on_lane(_sender: Any, **p: Any) -> None:
         data = {k: p[k] for k in ("lane_id", "station_id", "state", "reason")}
         hub.publish(STAFF, "lane", data)
         hub.publish(LOBBY, "lane", data)
-        publish_waits()
+        publish_waits("lanes")
 
     def on_device(_sender: Any, **p: Any) -> None:
         hub.publish(STAFF, "device", dict(p))
@@ -93,7 +95,7 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
         hub.publish(STAFF, "call", dict(p))
         hub.publish(LOBBY, "call", public)
         hub.publish(PROGRESS, "call", public, room=f"visit:{p['visit_id']}")
-        publish_waits()
+        publish_waits("queues")
 
     receivers = [(signals.visit_state_changed, on_visit), (signals.lane_state_changed, on_lane),
                  (signals.device_state_changed, on_device), (signals.setting_changed, on_setting),

@@ -6,6 +6,10 @@ queue; instead the request only *asks* for a recomputation, and one thread does 
 when it has been idle, otherwise at most once per ``interval`` however many changes came in.
 With a ``delay`` the first run of a burst waits that long too. The thread starts on the first
 request (``create_app`` stays free of threads).
+
+A request may name the parts of the work it needs (``request("lanes")``); the run is given
+the union of the parts asked for since the last run, or ``None`` (everything) when any request
+named none.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class Coalescer:
-    def __init__(self, work: Callable[[], None], *, interval: float, name: str,
+    def __init__(self, work: Callable[[frozenset[str] | None], None], *, interval: float, name: str,
                  delay: float = 0.0) -> None:
         self._work = work
         self._interval = interval
@@ -29,6 +33,8 @@ class Coalescer:
         self._name = name
         self._cond = threading.Condition()
         self._pending = False
+        #: the parts asked for since the last run; None: everything
+        self._parts: set[str] | None = set()
         self._busy = False
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -36,12 +42,16 @@ class Coalescer:
         #: how many times the work ran (for tests and benchmarks)
         self.runs = 0
 
-    def request(self) -> None:
-        """Ask for one more run; returns at once."""
+    def request(self, *parts: str) -> None:
+        """Ask for one more run (of ``parts``, or of everything); returns at once."""
         with self._cond:
             if self._stopped:
                 return
             self._pending = True
+            if not parts:
+                self._parts = None
+            elif self._parts is not None:
+                self._parts.update(parts)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
@@ -82,8 +92,10 @@ class Coalescer:
                         self._cond.notify_all()
                         return
                 self._pending, self._busy = False, True
+                parts = None if self._parts is None else frozenset(self._parts)
+                self._parts = set()
             try:
-                self._work()
+                self._work(parts)
             except Exception:
                 log.exception("%s failed", self._name)
             finally:

@@ -22,9 +22,14 @@ from . import audit
 from .actors import Actor
 
 
+@functools.cache
+def _all_lanes_query() -> sa.Select[tuple[Lane]]:
+    """Built once: lane choice, the lane board and the lobby's waits all read every lane."""
+    return sa.select(Lane).options(selectinload(Lane.stations)).order_by(Lane.number)
+
+
 def all_lanes(session: Session) -> list[Lane]:
-    return list(session.scalars(sa.select(Lane).options(selectinload(Lane.stations))
-                                .order_by(Lane.number)))
+    return list(session.scalars(_all_lanes_query()))
 
 
 def all_counters(session: Session) -> list[Counter]:

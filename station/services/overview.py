@@ -6,6 +6,7 @@ plates, the journey stage, lane and station states — never a phone, name or VI
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -143,10 +144,20 @@ def waiting_by_category(session: Session, clock: Clock) -> list[dict[str, Any]]:
     return out
 
 
-def waits(session: Session, clock: Clock) -> dict[str, Any]:
-    """The public wait figures: the counter queue per category and every lane's queue."""
-    return {"queues": waiting_by_category(session, clock),
-            "lanes": assignment.lane_waits(session, clock)}
+#: the parts of the public wait figures: the counter queue per category, every lane's queue
+WAIT_PARTS: dict[str, Callable[[Session, Clock], Any]] = {
+    "queues": waiting_by_category, "lanes": assignment.lane_waits}
+
+
+def waits(session: Session, clock: Clock, *, parts: Collection[str] | None = None,
+          previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The public wait figures (``WAIT_PARTS``). With ``previous`` figures, only ``parts`` are
+    read again (a car moving on its lane changes the lanes' waits, not the counter queue)."""
+    out = dict(previous or {})
+    for name, build in WAIT_PARTS.items():
+        if parts is None or name in parts or name not in out:
+            out[name] = build(session, clock)
+    return out
 
 
 def lane_board(session: Session, clock: Clock, *, public: bool) -> dict[str, Any]:

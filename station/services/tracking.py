@@ -48,15 +48,24 @@ MAX_FUTURE = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Move:
-    event: PositionEvent
+    """One report of a car's position as recorded (``PositionEvent``'s columns) and whether
+    it moved the car or repeated an earlier report."""
+
+    id: int
+    visit_id: int
+    lane_id: int
+    station_id: int | None
+    kind: PositionKind
+    source: PositionSource
+    at: datetime
     applied: bool
     duplicate: bool
 
     def as_dict(self) -> dict[str, Any]:
-        e = self.event
-        return {"id": e.id, "visit_id": e.visit_id, "lane_id": e.lane_id,
-                "station_id": e.station_id, "kind": e.kind.value, "source": e.source.value,
-                "at": e.at, "applied": self.applied, "duplicate": self.duplicate}
+        return {"id": self.id, "visit_id": self.visit_id, "lane_id": self.lane_id,
+                "station_id": self.station_id, "kind": self.kind.value,
+                "source": self.source.value, "at": self.at, "applied": self.applied,
+                "duplicate": self.duplicate}
 
 
 @functools.cache
@@ -76,16 +85,30 @@ def _reported(visit_id: int, lane_id: int, rank: int, source: PositionSource) ->
 
 
 @functools.cache
-def _position_and_report_query(lock: bool) -> sa.Select[tuple[VehiclePosition, int | None]]:
-    """The car's position with the id of the event a source already reported for this step,
-    if any (a repeated report is a no-op): one statement where a car's every move used two."""
+def _position_and_report_query(lock: bool) -> sa.Select[tuple[int, PositionKind, int, int | None]]:
+    """The car's position (lane, kind, rank) with the id of the event a source already
+    reported for this step, if any (a repeated report is a no-op): one statement where a
+    car's every move used two."""
     reported = (sa.select(PositionEvent.id)
                 .where(_reported(sa.bindparam("visit_id"), sa.bindparam("lane_id"),
                                  sa.bindparam("rank"), sa.bindparam("source")))
                 .scalar_subquery())
-    stmt = (sa.select(VehiclePosition, reported.label("reported_id"))
+    stmt = (sa.select(VehiclePosition.lane_id, VehiclePosition.kind, VehiclePosition.rank,
+                      reported.label("reported_id"))
             .where(VehiclePosition.visit_id == sa.bindparam("visit_id")))
     return stmt.with_for_update(of=VehiclePosition) if lock else stmt
+
+
+_EVENTS, _POSITIONS = PositionEvent.__table__, VehiclePosition.__table__
+#: a move's writes as Core statements built once: a car's every move runs them, and the ORM's
+#: unit of work cost twice as much as the statements themselves
+_INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
+_INSERT_POSITION = sa.insert(_POSITIONS)
+_UPDATE_POSITION = (sa.update(_POSITIONS).where(_POSITIONS.c.visit_id == sa.bindparam("car"))
+                    .values({c: sa.bindparam(c) for c in ("lane_id", "station_id", "kind", "rank",
+                                                          "since")}))
+_EVENT_COLUMNS = sa.select(*(_EVENTS.c[c] for c in ("id", "visit_id", "lane_id", "station_id",
+                                                    "kind", "source", "at", "applied")))
 
 
 def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, *,
@@ -115,32 +138,38 @@ def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, 
     rank = position_rank(station.position if station else None, kind)
     step = {"visit_id": visit.id, "lane_id": lane.id, "rank": rank, "source": source}
     lock = session.get_bind().dialect.name == "postgresql"
-    row = session.execute(_position_and_report_query(lock), step).one_or_none()
-    current, reported_id = row if row is not None else (None, None)
-    if row is None:  # no position yet: only a report that did not move the car can exist
+    current = session.execute(_position_and_report_query(lock), step).one_or_none()
+    if current is None:  # no position yet: only a report that did not move the car can exist
         reported_id = session.scalar(sa.select(PositionEvent.id).where(
             _reported(visit.id, lane.id, rank, source)))
+    else:
+        reported_id = current.reported_id
     if reported_id is not None:
-        existing = session.get_one(PositionEvent, reported_id)
-        return Move(existing, existing.applied, True)
+        earlier = session.execute(_EVENT_COLUMNS.where(_EVENTS.c.id == reported_id)).one()
+        return Move(**earlier._asdict(), duplicate=True)
     if current is None:
         applied = kind is not PositionKind.LEFT and visit.state is not VisitState.TESTED
     elif current.lane_id == lane.id:
         applied = rank > current.rank
     else:  # another lane: only a car that left its lane can be seen on a new one
         applied = current.kind is PositionKind.LEFT and visit.state is VisitState.QUEUED_FOR_LANE
-    event = PositionEvent(visit_id=visit.id, lane_id=lane.id,
-                          station_id=station.id if station else None, kind=kind, source=source,
-                          rank=rank, at=at, recorded_at=now, applied=applied,
-                          actor_name=actor.name[:64])
-    session.add(event)
+    station_id = station.id if station else None
+    connection = session.connection()
+    event_id = connection.execute(_INSERT_EVENT, {
+        "visit_id": visit.id, "lane_id": lane.id, "station_id": station_id, "kind": kind,
+        "source": source, "rank": rank, "at": at, "recorded_at": now, "applied": applied,
+        "actor_name": actor.name[:64]}).scalar_one()
     if applied:
+        place = {"lane_id": lane.id, "station_id": station_id, "kind": kind, "rank": rank,
+                 "since": at}
         if current is None:
-            current = VehiclePosition(visit_id=visit.id, lane_id=lane.id, station_id=None,
-                                      kind=kind, rank=rank, since=at)
-            session.add(current)
-        current.lane_id, current.station_id = lane.id, station.id if station else None
-        current.kind, current.rank, current.since = kind, rank, at
+            connection.execute(_INSERT_POSITION, {"visit_id": visit.id, **place})
+        else:
+            connection.execute(_UPDATE_POSITION, {"car": visit.id, **place})
+        # a copy of the position this transaction loaded before is read again when next used
+        loaded = session.identity_map.get(session.identity_key(VehiclePosition, visit.id))
+        if loaded is not None:
+            session.expire(loaded)
         if visit.assigned_lane_id != lane.id:
             visit.assigned_lane_id = lane.id
             visit.assigned_lane_reason = f"{lane.number}号线：车辆实际驶入该线"
@@ -149,10 +178,9 @@ def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, 
                               reason=f"到达{lane.name} {station.name if station else ''}")
         signals.send_after_commit(
             session, signals.vehicle_moved, visit_id=visit.id, lane_id=lane.id,
-            station_id=station.id if station else None, kind=kind.value, source=source.value,
+            station_id=station_id, kind=kind.value, source=source.value,
             at=at.isoformat(), plate=mask_plate(visit.vehicle.plate))
-    session.flush()
-    return Move(event, applied, False)
+    return Move(event_id, visit.id, lane.id, station_id, kind, source, at, applied, False)
 
 
 # -- the route of a car on its lane and the stations' results ---------------------------------

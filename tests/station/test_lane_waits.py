@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from station.models import LaneStation
 from station.models.tracking import PositionEvent, PositionKind, PositionSource, position_rank
-from station.services import assignment, lanes, settings, tracking
+from station.services import assignment, lanes, overview, settings, tracking
 from station.services.actors import Actor
 from tests.station.test_lanes_assignment import lane_no, queued
 
@@ -92,3 +92,21 @@ def test_lane_waits_count_cars_assigned_and_not_yet_on_the_lane(db, clock, demo_
             assert assignment.waiting_on(s, lane.id) == expected
             assert waits[lane.id]["estimated_wait_min"] == assignment.expected_wait_min(
                 s, clock, lane)
+
+
+def test_the_public_waits_read_again_only_the_parts_asked_for(db, clock, demo_station):
+    with db.read() as s:
+        before = overview.waits(s, clock)
+    assert set(before) == set(overview.WAIT_PARTS)
+    with db.write() as s:
+        queued(s, clock)  # one more car waiting for a lane; the counter queue is unchanged
+    stale = {"queues": "kept", "lanes": before["lanes"]}
+    with db.read() as s:
+        fresh = overview.waits(s, clock)
+        lanes_only = overview.waits(s, clock, parts={"lanes"}, previous=stale)
+        queues_only = overview.waits(s, clock, parts={"queues"}, previous=stale)
+        missing = overview.waits(s, clock, parts={"lanes"}, previous={"lanes": before["lanes"]})
+    assert fresh["lanes"] != before["lanes"] and fresh["queues"] == before["queues"]
+    assert lanes_only == {"queues": "kept", "lanes": fresh["lanes"]}
+    assert queues_only == {"queues": fresh["queues"], "lanes": before["lanes"]}
+    assert missing == fresh, "a part never read is read whatever was asked"

@@ -52,7 +52,7 @@ def test_first_arrival_puts_the_visit_on_the_lane_and_is_idempotent(db, clock, d
             m2 = tracking.record_position(s, clock, SYS, visit, kind="arrived",
                                           source="terminal", station=first)
             assert visit.state is VisitState.ON_LANE
-            assert m1.applied and not m1.duplicate and m2.duplicate and m2.event.id == m1.event.id
+            assert m1.applied and not m1.duplicate and m2.duplicate and m2.id == m1.id
     finally:
         signals.vehicle_moved.disconnect(receiver, sender=db)
     kinds = [p["kind"] for p in moved]
@@ -214,3 +214,28 @@ def test_progress_page_shows_the_lane_position(db, clock, demo_station):
         assert here["station_name"] == "外观检验" and here["kind"] == "arrived"
         assert [st["status"] for st in here["stations"]][:3] == ["passed", "current", "todo"]
         assert "浙" not in str(here)  # no plate in it at all
+
+
+def test_a_position_loaded_earlier_in_the_transaction_shows_the_move(db, clock, demo_station):
+    """The move is written with Core statements; the ORM copy of the car's position that the
+    same transaction loaded before must not go on showing the old place."""
+    with db.write() as s:
+        visit = queued(s, clock)
+        first, second = lane_no(s, 1).stations[:2]
+        tracking.record_position(s, clock, SYS, visit, kind="arrived", source="terminal",
+                                 station=first)
+        loaded = tracking.position_of(s, visit.id)
+        assert (loaded.station_id, loaded.kind) == (first.id, PositionKind.ARRIVED)
+        clock.advance(timedelta(minutes=3))
+        move = tracking.record_position(s, clock, SYS, visit, kind="arrived", source="camera",
+                                        station=second)
+        assert move.applied
+        again = tracking.position_of(s, visit.id)
+        assert again is loaded and (again.station_id, again.kind) == (second.id, PositionKind.ARRIVED)
+        assert again.since == clock.now()
+    with db.read() as s:
+        stored = s.scalars(sa.select(PositionEvent).where(PositionEvent.visit_id == visit.id)
+                           .order_by(PositionEvent.id)).all()
+        assert [(e.station_id, e.source.value, e.applied) for e in stored][-2:] == [
+            (first.id, "terminal", True), (second.id, "camera", True)]
+        assert stored[-1].id == move.id and stored[-1].at == move.at

@@ -13,7 +13,7 @@ def test_runs_at_once_when_idle_and_once_for_a_burst():
     started = threading.Event()
     release = threading.Event()
 
-    def work() -> None:
+    def work(_parts) -> None:
         calls.append(time.monotonic())
         started.set()
         release.wait(5)
@@ -33,7 +33,7 @@ def test_runs_at_once_when_idle_and_once_for_a_burst():
 def test_a_request_after_a_run_is_not_lost():
     seen: list[int] = []
     value = [0]
-    c = Coalescer(lambda: seen.append(value[0]), interval=0.05, name="test")
+    c = Coalescer(lambda _parts: seen.append(value[0]), interval=0.05, name="test")
     for n in range(1, 6):
         value[0] = n
         c.request()
@@ -45,7 +45,7 @@ def test_a_request_after_a_run_is_not_lost():
 def test_failures_are_logged_and_the_thread_goes_on(caplog):
     outcomes = iter([RuntimeError("boom"), None])
 
-    def work() -> None:
+    def work(_parts) -> None:
         error = next(outcomes)
         if error is not None:
             raise error
@@ -61,7 +61,7 @@ def test_failures_are_logged_and_the_thread_goes_on(caplog):
 
 
 def test_stopped_coalescer_ignores_requests():
-    c = Coalescer(lambda: None, interval=0.0, name="test")
+    c = Coalescer(lambda _parts: None, interval=0.0, name="test")
     c.stop()
     c.request()
     assert c.drain(1) and c.runs == 0
@@ -69,10 +69,26 @@ def test_stopped_coalescer_ignores_requests():
 
 def test_a_delay_lets_the_first_run_wait_and_gathers_the_burst():
     runs: list[float] = []
-    c = Coalescer(lambda: runs.append(time.monotonic()), interval=0.0, delay=0.2, name="test")
+    c = Coalescer(lambda _parts: runs.append(time.monotonic()), interval=0.0, delay=0.2, name="test")
     started = time.monotonic()
     for _ in range(20):
         c.request()
     assert c.drain(5)
     assert c.runs == 1 and runs[0] - started >= 0.2
+    c.stop()
+
+
+def test_a_run_is_given_the_parts_asked_for_since_the_last_one():
+    given: list[frozenset[str] | None] = []
+    c = Coalescer(given.append, interval=0.0, delay=0.1, name="test")
+    c.request("lanes")
+    c.request("lanes")
+    c.request("queues")
+    assert c.drain(5)
+    c.request("lanes")
+    assert c.drain(5)
+    c.request("lanes")
+    c.request()  # a request naming no part asks for everything
+    assert c.drain(5)
+    assert given == [frozenset({"lanes", "queues"}), frozenset({"lanes"}), None]
     c.stop()
