@@ -153,6 +153,9 @@ def waits(session: Session, clock: Clock, *, parts: Collection[str] | None = Non
           previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """The public wait figures (``WAIT_PARTS``). With ``previous`` figures, only ``parts`` are
     read again (a car moving on its lane changes the lanes' waits, not the counter queue)."""
+    unknown = set(parts or ()) - WAIT_PARTS.keys()
+    if unknown:  # a misspelt part would leave the figures it meant stale
+        raise ValueError(f"unknown wait figures: {sorted(unknown)}")
     out = dict(previous or {})
     for name, build in WAIT_PARTS.items():
         if parts is None or name in parts or name not in out:

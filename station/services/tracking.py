@@ -16,6 +16,7 @@ Position events come from the lane terminal, from device results and (later) fro
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,8 +108,9 @@ _INSERT_POSITION = sa.insert(_POSITIONS)
 _UPDATE_POSITION = (sa.update(_POSITIONS).where(_POSITIONS.c.visit_id == sa.bindparam("car"))
                     .values({c: sa.bindparam(c) for c in ("lane_id", "station_id", "kind", "rank",
                                                           "since")}))
-_EVENT_COLUMNS = sa.select(*(_EVENTS.c[c] for c in ("id", "visit_id", "lane_id", "station_id",
-                                                    "kind", "source", "at", "applied")))
+#: an earlier report read back as a ``Move``: every field of it but ``duplicate`` is a column
+_EVENT_COLUMNS = sa.select(*(_EVENTS.c[f.name] for f in dataclasses.fields(Move)
+                             if f.name != "duplicate"))
 
 
 def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, *,

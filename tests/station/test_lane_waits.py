@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from station.models import LaneStation
@@ -110,3 +111,5 @@ def test_the_public_waits_read_again_only_the_parts_asked_for(db, clock, demo_st
     assert lanes_only == {"queues": "kept", "lanes": fresh["lanes"]}
     assert queues_only == {"queues": fresh["queues"], "lanes": before["lanes"]}
     assert missing == fresh, "a part never read is read whatever was asked"
+    with db.read() as s, pytest.raises(ValueError, match="lane"):
+        overview.waits(s, clock, parts={"lane"}, previous=fresh)
