@@ -25,6 +25,7 @@ from station import signals
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager, DeviceUnavailable
+from station.errors import NotFound
 from station.models import DeviceKind, HardwareDevice
 from station.models.window import DocumentPrintState, PrintedDocument
 from station.services import queue, settings, tickets
@@ -76,15 +77,17 @@ class PrintWorker:
         """Print every pending ticket of today once; returns how many were printed."""
         with self.db.read() as s:
             pending = tickets.pending(s, self.clock)
-            # one queue computation for the whole batch, not one per ticket
-            places = {p.visit_id: p for p in queue.counter_queue(s, self.clock)} if pending else {}
-        return sum(self.print_one(ticket_id, places) for ticket_id in pending)
+        return sum(self.print_one(ticket_id) for ticket_id in pending)
 
-    def print_one(self, ticket_id: int, places: dict[int, queue.QueuePlace] | None = None) -> bool:
+    def print_one(self, ticket_id: int) -> bool:
         with self.db.read() as s:
             ticket = tickets.get(s, ticket_id)
             printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
-            place = (places or {}).get(ticket.visit_id)  # none: called already, print no place
+            # a newcomer's place reads a few rows, not the whole queue (``queue.place_of``)
+            try:
+                place: queue.QueuePlace | None = queue.place_of(s, self.clock, ticket.visit_id)
+            except NotFound:  # called already: print no place
+                place = None
             paper = tickets.printout(s, self.clock, ticket, self.public_url,
                                      people_ahead=place.people_ahead if place else 0,
                                      estimated_wait_min=place.estimated_wait_min if place else 0)

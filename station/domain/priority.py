@@ -361,6 +361,28 @@ def rank_of(waiting: Iterable[Waiting], entry_id: Hashable, now: datetime,
     return Position(entry.id, rank, tier, key, code, *_reason(code, config))
 
 
+def latest_key(entry: Waiting) -> datetime:
+    """The latest time ``entry`` can be ordered by, at any ``now`` under any config: its slot
+    start when that is later than its arrival, else its arrival. (A booking is keyed by its
+    slot start or its arrival; a retest by its arrival or earlier; everyone else, escalated and
+    green channel included, by their arrival.)"""
+    slot = entry.slot_start
+    return slot if slot is not None and slot > entry.arrived_at else entry.arrived_at
+
+
+def ahead_bound(entry: Waiting, now: datetime, config: PolicyConfig = DEFAULT_CONFIG
+                ) -> datetime | None:
+    """An instant such that every other entry whose ``latest_key`` is before it sorts before
+    ``entry``: its own key when it is in the queue tier. None in the escalated and green-channel
+    tiers, where no such bound holds.
+
+    So a newcomer's place needs only a count of the entries before the bound and the order of
+    the few after it (``station.services.queue.place_of``), not everyone's."""
+    _check_now(now)
+    tier, key, _, _ = _classify(entry, now, config)
+    return key if tier is Tier.QUEUE else None
+
+
 def next_up(waiting: Iterable[Waiting], now: datetime,
             config: PolicyConfig = DEFAULT_CONFIG) -> Position | None:
     """The one to call next (rank 1), or None if nobody is waiting."""

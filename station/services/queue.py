@@ -7,6 +7,8 @@ service times and the counters that are open.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from station.models import (
     VisitCategory,
     VisitTransition,
 )
+from station.models.base import UTCDateTime
 
 from . import settings
 
@@ -77,7 +80,7 @@ class QueuePlace:
 
 def _waiting_query(*columns: Any) -> sa.Select[Any]:
     """The visits waiting for a counter (checked in, with no ticket or a waiting one)."""
-    return (sa.select(*columns)
+    return (sa.select(*columns).select_from(Visit)
             .outerjoin(Appointment, Appointment.visit_id == Visit.id)
             .outerjoin(Ticket, Ticket.visit_id == Visit.id)
             .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
@@ -102,18 +105,27 @@ def _waiting(session: Session) -> list[sa.Row[Any]]:
     return list(session.execute(_places_query()))
 
 
+@functools.cache
+def _service_statements() -> tuple[sa.Select[Any], sa.Select[tuple[int]]]:
+    """Built once (every place in the queue reads both): the newest moves into and out of
+    ``CALLED`` since a time, and the open counters."""
+    recent = (sa.select(VisitTransition.visit_id, VisitTransition.to_state,
+                        VisitTransition.from_state, VisitTransition.at)
+              .where(VisitTransition.at >= sa.bindparam("since", type_=UTCDateTime()),
+                     sa.or_(VisitTransition.to_state == VisitState.CALLED,
+                            VisitTransition.from_state == VisitState.CALLED))
+              .order_by(VisitTransition.id.desc()).limit(4 * SERVICE_SAMPLE))
+    counters = sa.select(sa.func.count()).select_from(Counter).where(Counter.state == OpenState.OPEN)
+    return recent, counters
+
+
 def average_service_minutes(session: Session, clock: Clock) -> float:
     """Mean of the last counter services today (call → leaving the counter), else the default.
 
     Reads only the newest moves into and out of ``CALLED`` (enough for ``SERVICE_SAMPLE``
     services), so the cost stays the same all day long."""
     start, _ = clock.day_bounds(clock.today())
-    rows = session.execute(
-        sa.select(VisitTransition.visit_id, VisitTransition.to_state, VisitTransition.from_state,
-                  VisitTransition.at)
-        .where(VisitTransition.at >= start, sa.or_(VisitTransition.to_state == VisitState.CALLED,
-                                                   VisitTransition.from_state == VisitState.CALLED))
-        .order_by(VisitTransition.id.desc()).limit(4 * SERVICE_SAMPLE)).all()
+    rows = session.execute(_service_statements()[0], {"since": start}).all()
     called_at: dict[int, datetime] = {}
     durations: list[float] = []
     for visit_id, to_state, from_state, at in reversed(rows):
@@ -128,8 +140,7 @@ def average_service_minutes(session: Session, clock: Clock) -> float:
 
 
 def open_counters(session: Session) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Counter)
-                              .where(Counter.state == OpenState.OPEN)) or 0)
+    return int(session.scalar(_service_statements()[1]) or 0)
 
 
 def estimate_wait_min(people_ahead: int, service_min: float, counters: int) -> int:
@@ -177,19 +188,53 @@ def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
     return [_place(by_id[p.id], p, now, service, counters) for p in positions]
 
 
+def _keyed_before(bound: sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
+    """The row's entry (``_entry``) has a ``priority.latest_key`` before ``bound``: a skipped
+    ticket is keyed by when it was skipped, a booking by its slot start when that is later
+    than its arrival, anyone else by their arrival. Never NULL (a booking without a slot is
+    not before anything, and ``_entry`` refuses it when it is read)."""
+    arrival = sa.func.coalesce(Ticket.requeued_at, Visit.arrived_at)
+    return sa.case((sa.and_(arrival < bound, sa.or_(
+        Ticket.requeued_at.is_not(None), Visit.category != VisitCategory.BOOKED,
+        Appointment.slot_start < bound)), True), else_=False)
+
+
+@functools.cache
+def _place_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """Built once (building a statement costs about as much as running it): one visit's row,
+    the count of those keyed before a bound, the order columns of the rest, and of everyone."""
+    bound = sa.bindparam("bound", type_=UTCDateTime())
+    before = _keyed_before(bound)
+    return (_places_query().where(Visit.id == sa.bindparam("visit_id")),
+            _waiting_query(sa.func.count()).where(before),
+            _waiting_query(*_ORDER_COLUMNS).where(sa.not_(before)),
+            _waiting_query(*_ORDER_COLUMNS))
+
+
 def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
-    """One visit's place in the counter queue (what its ticket and progress page show): only
-    the columns the order needs are read for everyone waiting, the rest for this visit."""
+    """One visit's place in the counter queue (what its ticket and progress page show).
+
+    Everyone keyed before the visit's ``priority.ahead_bound`` is ahead of it whatever the
+    rest of the order, so they are only counted; the policy orders the visit among the others.
+    For a newcomer that is the few bookings whose slots start later, not the whole queue (a
+    kiosk issuing a ticket reads a handful of rows, however long the queue)."""
     now = clock.now()
-    rows = session.execute(_waiting_query(*_ORDER_COLUMNS)).all()
-    position = priority.rank_of([_entry(row) for row in rows], visit_id, now,
-                                policy_config(session))
-    # (on PostgreSQL each statement sees the newest commits: the visit may have been called
-    # between the two reads)
-    row = None if position is None else session.execute(
-        _places_query().where(Visit.id == visit_id)).one_or_none()
-    if position is None or row is None:
+    config = policy_config(session)
+    one, count_before, rest, everyone = _place_statements()
+    row = session.execute(one, {"visit_id": visit_id}).one_or_none()
+    position = None
+    if row is not None:
+        bound = priority.ahead_bound(_entry(row), now, config)
+        if bound is None:  # escalated or green channel: placed among everyone
+            ahead, others = 0, session.execute(everyone).all()
+        else:
+            ahead = int(session.scalar(count_before, {"bound": bound}) or 0)
+            others = session.execute(rest, {"bound": bound}).all()
+        # (on PostgreSQL each statement sees the newest commits: the visit may have been
+        # called between the reads, and is then not among the others)
+        position = priority.rank_of([_entry(r) for r in others], visit_id, now, config)
+    if row is None or position is None:
         raise NotFound("not_waiting", "该车辆不在等候队列中",
                        "This vehicle is not waiting for a counter", visit_id=visit_id)
-    return _place(row, position, now, average_service_minutes(session, clock),
-                  open_counters(session))
+    return _place(row, dataclasses.replace(position, rank=ahead + position.rank), now,
+                  average_service_minutes(session, clock), open_counters(session))

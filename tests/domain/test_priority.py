@@ -20,8 +20,10 @@ from station.domain.priority import (
     ReasonCode,
     Tier,
     Waiting,
+    ahead_bound,
     check_in_timing,
     explain,
+    latest_key,
     next_up,
     order,
     rank_of,
@@ -479,6 +481,38 @@ def test_rank_of_is_the_entrys_position_in_the_order(scenario) -> None:  # type:
     for position in order(waiting, now, config):
         assert rank_of(waiting, position.id, now, config) == position
     assert rank_of(waiting, object(), now, config) is None
+
+
+@PROPERTY_SETTINGS
+@given(scenario=scenarios())
+def test_everyone_keyed_before_the_ahead_bound_is_ahead(scenario) -> None:  # type: ignore[no-untyped-def]
+    """What ``place_of`` relies on to count most of the queue instead of ordering it."""
+    waiting, now, config = scenario
+    rank = {p.id: p.rank for p in order(waiting, now, config)}
+    for entry in waiting:
+        bound = ahead_bound(entry, now, config)
+        if bound is None:
+            assert explain(entry, now, config).tier is not Tier.QUEUE
+            continue
+        assert latest_key(entry) >= bound  # the entry itself is never counted as ahead
+        for other in waiting:
+            if latest_key(other) < bound:
+                assert rank[other.id] < rank[entry.id]
+        # the count of those plus its rank among the rest is its rank
+        ahead = sum(1 for o in waiting if latest_key(o) < bound)
+        rest = [o for o in waiting if latest_key(o) >= bound]
+        assert ahead + rank_of(rest, entry.id, now, config).rank == rank[entry.id]
+
+
+def test_the_ahead_bound_of_a_newcomer_is_its_key() -> None:
+    now = at("09:10")
+    assert ahead_bound(walk_in("w", "09:10"), now) == at("09:10")
+    assert ahead_bound(booked("b", "09:30", "09:10"), now) == at("09:30")  # early: its slot
+    assert ahead_bound(booked("l", "08:30", "09:10"), now) == at("09:10")  # late: its arrival
+    assert ahead_bound(walk_in("g", "09:10", special_needs=True), now) is None  # green channel
+    assert ahead_bound(walk_in("e", "08:00"), now) is None  # escalated
+    assert latest_key(booked("b", "09:30", "09:10")) == at("09:30")
+    assert latest_key(booked("l", "08:30", "09:10")) == at("09:10")
 
 
 @PROPERTY_SETTINGS

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 import pytest
+import sqlalchemy as sa
 
 from station.models import Channel
 from station.services import appointments, queue, settings, tickets
@@ -65,3 +66,65 @@ def test_a_visit_called_between_the_two_reads_of_its_place_is_not_waiting(db, cl
     with db.read() as s, pytest.raises(NotFound) as refused:
         queue.place_of(s, clock, 424242)
     assert refused.value.code == "not_waiting"
+
+
+def _book(db, clock, plate: str, starts_at: time) -> str:
+    with db.write() as s:
+        return appointments.book(s, clock, Actor.system("t"), appointments.BookingRequest(
+            plate_type="02", plate=plate, contact_name="张", phone="13812345678",
+            day=DAY, starts_at=starts_at, channel=Channel.WEB)).code
+
+
+#: the day the queue forms (the bookings are made the day before)
+DAY = date(2026, 11, 24)
+
+
+def _arrive(db, clock, hhmm: str, *, code: str | None = None, plate: str | None = None,
+            special_needs: bool = False) -> None:
+    _at(clock, hhmm)
+    actor = Actor.system("t")
+    with db.write() as s:
+        if code:
+            came = appointments.check_in(s, clock, actor, code=code, special_needs=special_needs)
+        else:
+            came = appointments.walk_in(s, clock, actor, plate_type="02", plate=plate,
+                                        special_needs=special_needs)
+        tickets.issue(s, clock, actor, came.visit, came.queue_category)
+
+
+def _at(clock, hhmm: str) -> None:
+    hours, minutes = map(int, hhmm.split(":"))
+    clock.set(datetime.combine(DAY, time(hours, minutes), clock.tz))
+
+
+def test_each_place_is_its_rank_in_the_whole_order(db, clock):
+    """``place_of`` counts those surely ahead and orders only the rest: every waiting visit's
+    place equals its rank when the whole queue is ordered — bookings keyed by a later slot,
+    late bookings, the green channel, a skipped ticket and escalated walk-ins included."""
+    from station.models import Counter, OpenState
+    from station.services import calling
+
+    early, late, later = (_book(db, clock, plate, at) for plate, at in
+                          (("浙A10001", time(9, 30)), ("浙A10002", time(9, 0)),
+                           ("浙A10003", time(10, 0))))
+    _arrive(db, clock, "09:00", plate="浙B20001")
+    _arrive(db, clock, "09:05", code=early)        # on time, keyed by its slot at 09:30
+    _arrive(db, clock, "09:10", plate="浙B20003")
+    _arrive(db, clock, "09:20", code=late)         # late: keyed by its arrival
+    _arrive(db, clock, "09:25", code=later)        # early: keyed by its slot at 10:00
+    _arrive(db, clock, "09:26", plate="浙B20004")
+    actor = Actor.system("t")
+    with db.write() as s:  # the first in line (09:00) does not come: skipped to the end
+        counter = s.scalars(sa.select(Counter).where(Counter.state == OpenState.OPEN)
+                            .order_by(Counter.id)).first()
+        skipped = calling.call_next(s, clock, actor, counter)
+        calling.skip(s, clock, actor, counter)
+    _arrive(db, clock, "09:30", plate="浙B20002", special_needs=True)
+    _arrive(db, clock, "09:40", plate="浙B20005")
+    for now in ("09:41", "10:01", "10:15", "10:45"):  # walk-ins escalate as the hour passes
+        _at(clock, now)
+        with db.read() as s:
+            whole = queue.counter_queue(s, clock)
+            assert len(whole) == 8 and skipped.visit_id in {p.visit_id for p in whole}
+            for expected in whole:
+                assert queue.place_of(s, clock, expected.visit_id) == expected, now

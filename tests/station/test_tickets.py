@@ -84,6 +84,16 @@ def test_printed_ticket_reads_back_from_the_simulator(client, kiosk, db, printin
         assert s.scalar(sa.select(Ticket.print_state)) is PrintState.PRINTED
 
 
+def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, printing):
+    worker, simulator = printing
+    for plate in ("浙D10001", "浙D10002", "浙D10003"):
+        _walk_in(client, kiosk, plate)
+    assert worker.print_pending() == 3
+    papers = simulator.wait_for_tickets(3, timeout=10)
+    ahead = [next(line.text for line in paper.lines if "前面等候" in line.text) for paper in papers]
+    assert [text.split("：")[1].strip() for text in ahead] == ["0 人", "1 人", "2 人"]
+
+
 def test_paper_out_keeps_the_ticket_and_alerts_staff(app, client, kiosk, db, login, printing):
     worker, simulator = printing
     login(Role.COUNTER)
