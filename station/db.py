@@ -21,16 +21,25 @@ Services receive a ``Session`` and never commit; the caller owns the transaction
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: how long one process takes the station's configuration (settings, opening hours) as read,
+#: in seconds: a kiosk ticket or a call reads some on every request, and each read costs a
+#: query. A commit of this process that writes configuration drops it at once; one made by
+#: another process (the ``station`` command, a second server) is seen within this time.
+CONFIG_TTL_S = 2.0
+#: the tables that hold configuration (a commit writing to one drops the cache)
+CONFIG_TABLES = frozenset({"station_settings", "opening_hours", "calendar_exceptions"})
+T = TypeVar("T")
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -69,6 +78,78 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class ConfigCache:
+    """Configuration as last read by read sessions, for ``CONFIG_TTL_S`` (one per Database).
+
+    A reader takes the generation before it reads and keeps what it read only if no commit
+    dropped the cache meanwhile (a value read before a change is never kept)."""
+
+    #: past this many entries, storing first drops the expired ones
+    SWEEP_AT = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._generation = 0
+
+    def get(self, key: Any, load: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            entry, generation = self._entries.get(key), self._generation
+        if entry is not None and entry[0] >= now:
+            return entry[1]  # type: ignore[no-any-return]
+        value = load()
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= self.SWEEP_AT:
+                    self._entries = {k: e for k, e in self._entries.items() if e[0] >= now}
+                self._entries[key] = (now + CONFIG_TTL_S, value)
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._generation += 1
+
+
+def cached_config(session: Session, key: Any, load: Callable[[], T]) -> T:
+    """A piece of configuration: from the process's cache in a read session of a ``Database``,
+    else ``load()`` (a write transaction always reads what is stored, its own changes too).
+    ``load`` must return a value nobody changes (a frozen dataclass, a read-only mapping)."""
+    db = session.info.get("db")
+    if db is None or not session.info.get("read_only"):
+        return load()
+    return db.config_cache.get(key, load)
+
+
+def _writes_config(session: Session) -> bool:
+    return any(getattr(o, "__tablename__", None) in CONFIG_TABLES
+               for o in (*session.new, *session.dirty, *session.deleted))
+
+
+@event.listens_for(Session, "after_flush")
+def _note_config_changes(session: Session, _context: Any) -> None:
+    if _writes_config(session):
+        session.info["config_changed"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_config_changes(state: ORMExecuteState) -> None:
+    """Bulk statements through a session, ORM or Core (``update(table)``)."""
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete or state.is_insert) and (
+            getattr(table, "name", None) in CONFIG_TABLES):
+        state.session.info["config_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_config(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the flag waits for the real commit
+    if session.info.pop("config_changed", False) and session.info.get("db") is not None:
+        session.info["db"].config_cache.forget()
+
+
 class Database:
     """One engine and the two kinds of session the station uses."""
 
@@ -86,6 +167,7 @@ class Database:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         #: callbacks run after a write transaction commits (signals to realtime clients)
         self.after_commit_hooks: list[Callable[[Session], None]] = []
+        self.config_cache = ConfigCache()
 
     @property
     def dialect(self) -> str:
@@ -125,6 +207,7 @@ class Database:
         loaded objects readable, so views may serialise them after the block."""
         session = self._read()
         session.info["db"] = self
+        session.info["read_only"] = True
         try:
             yield session
         finally:

@@ -13,6 +13,7 @@ Rules (DOMAIN.md §3; every number is a station setting):
 
 from __future__ import annotations
 
+import functools
 import secrets
 from calendar import monthrange
 from dataclasses import dataclass
@@ -102,10 +103,16 @@ def for_day(session: Session, day: date) -> list[Appointment]:
                                 .order_by(Appointment.slot_start, Appointment.id)))
 
 
+@functools.cache
+def _active_for_plate() -> sa.Select[tuple[Appointment]]:
+    """Built once: every check-in and walk-in asks."""
+    return sa.select(Appointment).where(
+        Appointment.plate_type == sa.bindparam("plate_type"),
+        Appointment.plate == sa.bindparam("plate"), Appointment.status == AppointmentStatus.ACTIVE)
+
+
 def active_for_plate(session: Session, plate_type: str, plate: str) -> Appointment | None:
-    return session.scalar(sa.select(Appointment).where(
-        Appointment.plate_type == plate_type, Appointment.plate == plate,
-        Appointment.status == AppointmentStatus.ACTIVE))
+    return session.scalar(_active_for_plate(), {"plate_type": plate_type, "plate": plate})
 
 
 def phone_block(session: Session, clock: Clock, phone: str) -> PhoneBlock | None:

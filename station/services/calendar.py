@@ -4,6 +4,7 @@ published as "booked / limit"."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.db import cached_config
 from station.errors import ValidationError
 from station.models import CalendarException, OpeningHours, SlotCapacity, SlotLoad
 
@@ -50,9 +52,20 @@ class Slot:
                 "label": f"{self.booked}/{self.capacity}"}
 
 
+@functools.cache
+def _exception_on() -> sa.Select[tuple[CalendarException]]:
+    """Built once: every ticket issued asks whether the station is open."""
+    return sa.select(CalendarException).where(CalendarException.day == sa.bindparam("day"))
+
+
 def hours_on(session: Session, day: date) -> DayHours | None:
-    """The hours the station works on ``day``, or None when it is closed."""
-    exception = session.scalar(sa.select(CalendarException).where(CalendarException.day == day))
+    """The hours the station works on ``day``, or None when it is closed (from the process's
+    configuration cache in a read session: the kiosk asks on every ticket)."""
+    return cached_config(session, ("hours", day), lambda: _hours_on(session, day))
+
+
+def _hours_on(session: Session, day: date) -> DayHours | None:
+    exception = session.scalar(_exception_on(), {"day": day})
     weekday = day.weekday()
     if exception is not None:
         if exception.closed:
@@ -65,7 +78,7 @@ def hours_on(session: Session, day: date) -> DayHours | None:
 
 
 def closed_reason(session: Session, day: date) -> str | None:
-    exception = session.scalar(sa.select(CalendarException).where(CalendarException.day == day))
+    exception = session.scalar(_exception_on(), {"day": day})
     if exception is not None and exception.closed:
         return exception.reason
     return None if hours_on(session, day) else f"{WEEKDAYS_ZH[day.weekday()]}不营业"

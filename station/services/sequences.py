@@ -7,6 +7,7 @@ same value, and the primary key (name, day) backs that with a constraint.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 import sqlalchemy as sa
@@ -19,14 +20,20 @@ from station.models import DayCounter
 from . import settings
 
 
-def next_value(session: Session, name: str, day: date) -> int:
-    dialect = session.get_bind().dialect.name
+@functools.cache
+def _increment(dialect: str) -> sa.Insert:
+    """Built once per dialect: every ticket and visit takes numbers, and building the
+    statement costs about as much as running it."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(DayCounter).values(name=name, day=day, value=1)
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert(DayCounter).values(name=sa.bindparam("name"), day=sa.bindparam("day"), value=1)
+    return stmt.on_conflict_do_update(
         index_elements=[DayCounter.name, DayCounter.day], set_={"value": DayCounter.value + 1}
     ).returning(DayCounter.value)
-    return int(session.execute(stmt).scalar_one())
+
+
+def next_value(session: Session, name: str, day: date) -> int:
+    stmt = _increment(session.get_bind().dialect.name)
+    return int(session.execute(stmt, {"name": name, "day": day}).scalar_one())
 
 
 def peek(session: Session, name: str, day: date) -> int:

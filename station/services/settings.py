@@ -7,7 +7,9 @@ settings screen. Later features add their rules here (slot length, check-in wind
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
+from station.db import cached_config
 from station.errors import NotFound, ValidationError
 from station.models import StationSetting
 
@@ -116,13 +119,18 @@ def _definition(key: str) -> Setting:
 
 def get(session: Session, key: str) -> Any:
     """The value in force. The first call in a session reads every stored value in one query
-    (a request reads several settings; one statement instead of one each)."""
+    (a request reads several settings; one statement instead of one each); a read session
+    takes them from the process's configuration cache (``station.db.cached_config``)."""
     definition = _definition(key)
     stored = session.info.get("settings")
     if stored is None:
-        rows = session.execute(sa.select(StationSetting.key, StationSetting.value))
-        stored = session.info["settings"] = {key: value for key, value in rows}
+        stored = session.info["settings"] = cached_config(session, "settings", lambda: _stored(session))
     return stored.get(key, definition.default)
+
+
+def _stored(session: Session) -> Mapping[str, Any]:
+    rows = session.execute(sa.select(StationSetting.key, StationSetting.value))
+    return MappingProxyType({key: value for key, value in rows})
 
 
 def all_values(session: Session) -> dict[str, Any]:

@@ -8,6 +8,7 @@ and QR code on screen, staff see an alert) and it can be printed again.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import sqlalchemy as sa
@@ -32,19 +33,27 @@ from . import audit, sequences, settings
 from .actors import Actor
 
 
+@functools.cache
+def _statements() -> tuple[sa.Select[tuple[HardwareDevice]], sa.Select[tuple[int]]]:
+    """Built once (every ticket issued runs both): a kiosk's printer, a visit's ticket id."""
+    printer = sa.select(HardwareDevice).where(
+        HardwareDevice.client_device_id == sa.bindparam("kiosk_id"),
+        HardwareDevice.enabled.is_(True),
+        HardwareDevice.kind == DeviceKind.TICKET_PRINTER).order_by(HardwareDevice.id).limit(1)
+    return printer, sa.select(Ticket.id).where(Ticket.visit_id == sa.bindparam("visit_id"))
+
+
 def printer_for_kiosk(session: Session, kiosk_id: int | None) -> HardwareDevice | None:
     if kiosk_id is None:
         return None
-    return session.scalar(sa.select(HardwareDevice).where(
-        HardwareDevice.client_device_id == kiosk_id, HardwareDevice.enabled.is_(True),
-        HardwareDevice.kind == DeviceKind.TICKET_PRINTER).order_by(HardwareDevice.id).limit(1))
+    return session.scalar(_statements()[0], {"kiosk_id": kiosk_id})
 
 
 def issue(session: Session, clock: Clock, actor: Actor, visit: Visit, category: TicketCategory | str,
           *, kiosk_id: int | None = None) -> Ticket:
     """Number and store a ticket for ``visit``; printing follows after commit."""
     category = TicketCategory(category)
-    if session.scalar(sa.select(Ticket.id).where(Ticket.visit_id == visit.id)) is not None:
+    if session.scalar(_statements()[1], {"visit_id": visit.id}) is not None:
         raise Conflict("ticket_exists", "该车辆已取号", "This vehicle already has a ticket")
     day = clock.today()
     prefix = str(settings.get(session, f"tickets.prefix.{category.value}"))

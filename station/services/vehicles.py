@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -44,10 +45,16 @@ def _check_codes(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+@functools.cache
+def _by_plate() -> sa.Select[tuple[Vehicle]]:
+    """Built once: every arrival looks its vehicle up."""
+    return sa.select(Vehicle).where(Vehicle.plate_type == sa.bindparam("plate_type"),
+                                    Vehicle.plate == sa.bindparam("plate"))
+
+
 def find(session: Session, plate_type: str, plate: str) -> Vehicle | None:
     plate = plates.normalise_plate(plate)
-    return session.scalar(sa.select(Vehicle).where(Vehicle.plate_type == plate_type,
-                                                   Vehicle.plate == plate))
+    return session.scalar(_by_plate(), {"plate_type": plate_type, "plate": plate})
 
 
 def get(session: Session, vehicle_id: int) -> Vehicle:

@@ -34,9 +34,14 @@ def get(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
     return visit
 
 
+@functools.cache
+def _active_for_vehicle() -> sa.Select[tuple[Visit]]:
+    return sa.select(Visit).where(Visit.vehicle_id == sa.bindparam("vehicle_id"),
+                                  Visit.state.not_in(TERMINAL))
+
+
 def active_for_vehicle(session: Session, vehicle: Vehicle) -> Visit | None:
-    return session.scalar(sa.select(Visit).where(Visit.vehicle_id == vehicle.id,
-                                                 Visit.state.not_in(TERMINAL)))
+    return session.scalar(_active_for_vehicle(), {"vehicle_id": vehicle.id})
 
 
 def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *,

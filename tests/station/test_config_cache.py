@@ -1,0 +1,118 @@
+"""The process's configuration cache (``station.db.cached_config``): settings and opening
+hours read once per ``CONFIG_TTL_S`` by read sessions, dropped at once by a commit that
+writes them."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+import sqlalchemy as sa
+
+from station import db as station_db
+from station.db import ConfigCache, Database
+from station.models import OpeningHours, StationSetting
+from station.services import calendar, settings
+from station.services.actors import Actor
+
+
+@pytest.fixture(autouse=True)
+def station(demo_station):
+    return demo_station
+
+
+def _name(db: Database) -> str:
+    with db.read() as s:
+        return settings.get(s, "station.name")
+
+
+def _queries(db: Database):
+    """Count the statements the engine runs."""
+    seen: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_read_sessions_share_one_read_of_the_settings(db):
+    _name(db)
+    seen = _queries(db)
+    assert _name(db) == _name(db)
+    assert not [q for q in seen if "station_settings" in q]
+
+
+def test_a_committed_change_is_seen_at_once_by_this_process(db, clock):
+    assert _name(db) != "新站名"
+    with db.write() as s:
+        settings.put(s, clock, Actor.system("t"), "station.name", "新站名")
+    assert _name(db) == "新站名"
+
+
+def test_a_bulk_statement_also_drops_the_cache(db, clock):
+    _name(db)
+    with db.write() as s:
+        s.execute(sa.insert(StationSetting).values(key="station.name", value="批量改名",
+                                                   updated_at=clock.now()))
+    assert _name(db) == "批量改名"
+
+
+def test_a_write_transaction_reads_what_is_stored_including_its_own_change(db, clock):
+    _name(db)
+    with db.write() as s:
+        settings.put(s, clock, Actor.system("t"), "station.name", "事务内")
+        assert settings.get(s, "station.name") == "事务内"
+        with db.read() as r:  # not committed yet: other sessions still see the old name
+            assert settings.get(r, "station.name") != "事务内"
+
+
+def test_a_rolled_back_change_leaves_the_cache_as_it_was(db, clock):
+    before = _name(db)
+    with pytest.raises(RuntimeError), db.write() as s:
+        settings.put(s, clock, Actor.system("t"), "station.name", "回滚")
+        raise RuntimeError("undo")
+    assert _name(db) == before
+
+
+def test_another_process_change_is_seen_within_the_ttl(db, database_url, clock, monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(station_db.time, "monotonic", lambda: now[0])
+    before = _name(db)
+    other = Database(database_url)  # another process: its commits do not reach this cache
+    try:
+        with other.write() as s:
+            settings.put(s, clock, Actor.system("t"), "station.name", "他处改名")
+        assert _name(db) == before  # still taken as read
+        now[0] += station_db.CONFIG_TTL_S + 0.1
+        assert _name(db) == "他处改名"
+    finally:
+        other.dispose()
+
+
+def test_opening_hours_changes_reach_the_open_check_at_once(db, clock):
+    def open_now() -> bool:
+        with db.read() as s:
+            return calendar.open_now(s, clock)["open"]
+
+    assert open_now()  # Monday 09:00, a working morning
+    weekday = clock.local().weekday()
+    with db.write() as s:
+        calendar.set_hours(s, clock, Actor.system("t"), weekday, closed=True)
+    assert not open_now()
+    with db.write() as s:
+        calendar.set_hours(s, clock, Actor.system("t"), weekday, closed=False,
+                           opens_at=time(8, 0), closes_at=time(17, 0))
+    assert open_now()
+    with db.write() as s:  # an ORM change without the service
+        s.get(OpeningHours, weekday).opens_at = time(10, 0)
+    assert not open_now()
+
+
+def test_a_value_read_before_a_change_is_not_kept():
+    cache = ConfigCache()
+
+    def stale_read() -> str:
+        cache.forget()  # a commit lands while this read is under way
+        return "old"
+
+    assert cache.get("k", stale_read) == "old"
+    assert cache.get("k", lambda: "new") == "new"  # the stale value was not kept
+    assert cache.get("k", lambda: "newer") == "new"  # this one was
