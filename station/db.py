@@ -78,11 +78,17 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _monotonic() -> float:
+    return time.monotonic()
+
+
 class ConfigCache:
     """Configuration as last read by read sessions, for ``CONFIG_TTL_S`` (one per Database).
 
-    A reader takes the generation before it reads and keeps what it read only if no commit
-    dropped the cache meanwhile (a value read before a change is never kept)."""
+    Every drop starts a new generation. A read session notes the generation when it opens,
+    before its first statement fixes what it sees (SQLite keeps one snapshot per read
+    transaction): a session opened before a change reads for itself and keeps nothing, so a
+    value read before a change is never kept."""
 
     #: past this many entries, storing first drops the expired ones
     SWEEP_AT = 64
@@ -92,15 +98,22 @@ class ConfigCache:
         self._entries: dict[Any, tuple[float, Any]] = {}
         self._generation = 0
 
-    def get(self, key: Any, load: Callable[[], T]) -> T:
-        now = time.monotonic()
+    def generation(self) -> int:
         with self._lock:
-            entry, generation = self._entries.get(key), self._generation
+            return self._generation
+
+    def get(self, key: Any, load: Callable[[], T], since: int) -> T:
+        """The value of ``key`` for a reader that opened in generation ``since``."""
+        now = _monotonic()
+        with self._lock:
+            current, entry = self._generation, self._entries.get(key)
+        if current != since:  # dropped since the reader opened: it may see the old rows
+            return load()
         if entry is not None and entry[0] >= now:
             return entry[1]  # type: ignore[no-any-return]
         value = load()
         with self._lock:
-            if generation == self._generation:
+            if since == self._generation:
                 if len(self._entries) >= self.SWEEP_AT:
                     self._entries = {k: e for k, e in self._entries.items() if e[0] >= now}
                 self._entries[key] = (now + CONFIG_TTL_S, value)
@@ -116,10 +129,10 @@ def cached_config(session: Session, key: Any, load: Callable[[], T]) -> T:
     """A piece of configuration: from the process's cache in a read session of a ``Database``,
     else ``load()`` (a write transaction always reads what is stored, its own changes too).
     ``load`` must return a value nobody changes (a frozen dataclass, a read-only mapping)."""
-    db = session.info.get("db")
-    if db is None or not session.info.get("read_only"):
+    db, since = session.info.get("db"), session.info.get("config_generation")
+    if db is None or since is None:
         return load()
-    return db.config_cache.get(key, load)
+    return db.config_cache.get(key, load, since)
 
 
 def _writes_config(session: Session) -> bool:
@@ -207,7 +220,8 @@ class Database:
         loaded objects readable, so views may serialise them after the block."""
         session = self._read()
         session.info["db"] = self
-        session.info["read_only"] = True
+        # before the first statement: see ConfigCache
+        session.info["config_generation"] = self.config_cache.generation()
         try:
             yield session
         finally:

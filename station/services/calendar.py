@@ -78,6 +78,12 @@ def _hours_on(session: Session, day: date) -> DayHours | None:
 
 
 def closed_reason(session: Session, day: date) -> str | None:
+    """Why the station is closed on ``day`` (None when it is open): the kiosk's closed
+    message, cached like ``hours_on``."""
+    return cached_config(session, ("closed_reason", day), lambda: _closed_reason(session, day))
+
+
+def _closed_reason(session: Session, day: date) -> str | None:
     exception = session.scalar(_exception_on(), {"day": day})
     if exception is not None and exception.closed:
         return exception.reason

@@ -200,14 +200,16 @@ def _keyed_before(bound: sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
 
 
 @functools.cache
-def _place_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
-    """Built once (building a statement costs about as much as running it): one visit's row,
-    the count of those keyed before a bound, the order columns of the rest, and of everyone."""
+def _place_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """Built once (building a statement costs about as much as running it): one visit's row;
+    the order columns of those not keyed before a bound, each row with the count of those
+    that are (one statement, so both come from one snapshot on PostgreSQL too); and the order
+    columns of everyone."""
     bound = sa.bindparam("bound", type_=UTCDateTime())
-    before = _keyed_before(bound)
+    ahead = (_waiting_query(sa.func.count()).where(_keyed_before(bound))
+             .scalar_subquery().correlate(None).label("ahead"))
     return (_places_query().where(Visit.id == sa.bindparam("visit_id")),
-            _waiting_query(sa.func.count()).where(before),
-            _waiting_query(*_ORDER_COLUMNS).where(sa.not_(before)),
+            _waiting_query(*_ORDER_COLUMNS, ahead).where(sa.not_(_keyed_before(bound))),
             _waiting_query(*_ORDER_COLUMNS))
 
 
@@ -215,23 +217,23 @@ def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
     """One visit's place in the counter queue (what its ticket and progress page show).
 
     Everyone keyed before the visit's ``priority.ahead_bound`` is ahead of it whatever the
-    rest of the order, so they are only counted; the policy orders the visit among the others.
-    For a newcomer that is the few bookings whose slots start later, not the whole queue (a
-    kiosk issuing a ticket reads a handful of rows, however long the queue)."""
+    rest of the order, so the database only counts them; the policy orders the visit among
+    the others. For a newcomer those are the few bookings whose slots start later: a kiosk
+    issuing a ticket turns a handful of rows into Python objects, however long the queue."""
     now = clock.now()
     config = policy_config(session)
-    one, count_before, rest, everyone = _place_statements()
+    one, rest, everyone = _place_statements()
     row = session.execute(one, {"visit_id": visit_id}).one_or_none()
-    position = None
+    position, ahead = None, 0
     if row is not None:
         bound = priority.ahead_bound(_entry(row), now, config)
         if bound is None:  # escalated or green channel: placed among everyone
-            ahead, others = 0, session.execute(everyone).all()
+            others = session.execute(everyone).all()
         else:
-            ahead = int(session.scalar(count_before, {"bound": bound}) or 0)
             others = session.execute(rest, {"bound": bound}).all()
+            ahead = others[0].ahead if others else 0
         # (on PostgreSQL each statement sees the newest commits: the visit may have been
-        # called between the reads, and is then not among the others)
+        # called between the two reads, and is then not among the others)
         position = priority.rank_of([_entry(r) for r in others], visit_id, now, config)
     if row is None or position is None:
         raise NotFound("not_waiting", "该车辆不在等候队列中",

@@ -74,7 +74,7 @@ def test_a_rolled_back_change_leaves_the_cache_as_it_was(db, clock):
 
 def test_another_process_change_is_seen_within_the_ttl(db, database_url, clock, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(station_db.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(station_db, "_monotonic", lambda: now[0])
     before = _name(db)
     other = Database(database_url)  # another process: its commits do not reach this cache
     try:
@@ -108,11 +108,37 @@ def test_opening_hours_changes_reach_the_open_check_at_once(db, clock):
 
 def test_a_value_read_before_a_change_is_not_kept():
     cache = ConfigCache()
+    opened = cache.generation()
 
     def stale_read() -> str:
         cache.forget()  # a commit lands while this read is under way
         return "old"
 
-    assert cache.get("k", stale_read) == "old"
-    assert cache.get("k", lambda: "new") == "new"  # the stale value was not kept
-    assert cache.get("k", lambda: "newer") == "new"  # this one was
+    assert cache.get("k", stale_read, opened) == "old"
+    now = cache.generation()
+    assert cache.get("k", lambda: "new", now) == "new"  # the stale value was not kept
+    assert cache.get("k", lambda: "newer", now) == "new"  # this one was
+    assert cache.get("k", lambda: "own", opened) == "own"  # an older reader reads for itself
+
+
+def test_a_session_opened_before_a_change_does_not_fill_the_cache(db, clock):
+    """SQLite fixes a read transaction's snapshot at its first statement: a session that saw
+    the old rows must not leave them for the sessions after the change."""
+    _name(db)
+    with db.read() as old:
+        old.execute(sa.text("SELECT 1 FROM station_settings LIMIT 1"))  # the snapshot begins
+        with db.write() as s:  # the change commits and drops the cache meanwhile
+            settings.put(s, clock, Actor.system("t"), "station.name", "改名之后")
+        settings.get(old, "station.name")  # reads in its own snapshot
+    assert _name(db) == "改名之后"
+
+
+def test_a_savepoint_does_not_drop_the_cache_before_the_commit(db, clock):
+    """Released early, the flag would be gone by the commit: a read in between would keep
+    the old value for the whole time to live."""
+    _name(db)
+    with db.write() as s:
+        with s.begin_nested():
+            settings.put(s, clock, Actor.system("t"), "station.name", "保存点")
+        assert _name(db) != "保存点"  # not committed: a reader keeps the old name
+    assert _name(db) == "保存点"

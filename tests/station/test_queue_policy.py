@@ -58,11 +58,20 @@ def test_a_visit_called_between_the_two_reads_of_its_place_is_not_waiting(db, cl
     from station.domain import priority
     from station.errors import NotFound
 
-    # on PostgreSQL the second read sees a call committed after the first: the order still
-    # had the visit, its own row is no longer waiting
-    gone = priority.Position(424242, 1, priority.Tier.QUEUE, clock.now(),
-                             priority.ReasonCode.WALK_IN, "现场排队", "Walk-in")
-    monkeypatch.setattr(priority, "rank_of", lambda *args, **kwargs: gone)
+    with db.write() as s:
+        walk = appointments.walk_in(s, clock, Actor.system("t"), plate_type="02", plate="浙B11111")
+        tickets.issue(s, clock, Actor.system("t"), walk.visit, walk.queue_category)
+    # on PostgreSQL the second read sees a call committed after the first: the visit's own
+    # row was waiting, the others no longer include it
+    monkeypatch.setattr(priority, "rank_of", lambda *args, **kwargs: None)
+    with db.read() as s, pytest.raises(NotFound) as refused:
+        queue.place_of(s, clock, walk.visit.id)
+    assert refused.value.code == "not_waiting"
+
+
+def test_a_visit_not_waiting_has_no_place(db, clock):
+    from station.errors import NotFound
+
     with db.read() as s, pytest.raises(NotFound) as refused:
         queue.place_of(s, clock, 424242)
     assert refused.value.code == "not_waiting"
