@@ -26,9 +26,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Session
 
 from station.context import get_clock, get_db
+from station.db import on_commit_writing
 from station.errors import Forbidden
 from station.models import ClientDevice, ClientKind, Role, User, UserRole
 from station.services import users
@@ -128,14 +129,11 @@ MISSING = object()
 _ALL_PRINCIPALS: weakref.WeakSet[Principals] = weakref.WeakSet()
 _ALL_LOCK = threading.Lock()
 _PRINCIPAL_TABLES = frozenset({User.__tablename__, UserRole.__tablename__, ClientDevice.__tablename__})
-_PRINCIPAL_CLASSES = (User, UserRole, ClientDevice)
 #: a device's last-seen time changes once a minute; it decides nobody's access
 _BOOKKEEPING = {ClientDevice: frozenset({"last_seen_at"})}
 
 
 def _changes_access(obj: object, session: Session) -> bool:
-    if not isinstance(obj, _PRINCIPAL_CLASSES):
-        return False
     ignored = _BOOKKEEPING.get(type(obj))
     if ignored is None or obj not in session.dirty:
         return True
@@ -143,30 +141,14 @@ def _changes_access(obj: object, session: Session) -> bool:
     return not changed <= ignored
 
 
-@sa.event.listens_for(Session, "after_flush")
-def _note_principal_changes(session: Session, _context: Any) -> None:
-    if any(_changes_access(o, session) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info["principals_changed"] = True
+def _forget_principals(_session: Session) -> None:
+    with _ALL_LOCK:
+        every = list(_ALL_PRINCIPALS)
+    for principals in every:
+        principals.clear()
 
 
-@sa.event.listens_for(Session, "do_orm_execute")
-def _note_bulk_principal_changes(state: ORMExecuteState) -> None:
-    """Bulk statements through a session, ORM (``update(User)``) or Core (``update(table)``)."""
-    if state.is_update or state.is_delete or state.is_insert:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in _PRINCIPAL_TABLES:
-            state.session.info["principals_changed"] = True
-
-
-@sa.event.listens_for(Session, "after_commit")
-def _forget_changed_principals(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the flag waits for the real commit
-    if session.info.pop("principals_changed", False):
-        with _ALL_LOCK:
-            every = list(_ALL_PRINCIPALS)
-        for principals in every:
-            principals.clear()
+on_commit_writing(_PRINCIPAL_TABLES, _forget_principals, counts=_changes_access)
 
 
 def _principals() -> Principals:

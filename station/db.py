@@ -135,32 +135,47 @@ def cached_config(session: Session, key: Any, load: Callable[[], T]) -> T:
     return db.config_cache.get(key, load, since)
 
 
-def _writes_config(session: Session) -> bool:
-    return any(getattr(o, "__tablename__", None) in CONFIG_TABLES
-               for o in (*session.new, *session.dirty, *session.deleted))
+def on_commit_writing(tables: frozenset[str], callback: Callable[[Session], None], *,
+                      counts: Callable[[object, Session], bool] | None = None) -> None:
+    """Call ``callback(session)`` after every real commit (not a savepoint's release) of a
+    session that wrote to one of ``tables``: ORM objects flushed, or bulk statements through
+    the session, ORM (``update(Model)``) or Core (``update(table)``). ``counts(obj, session)``
+    may say that a flushed object's change does not count (bookkeeping columns). Caches of
+    rows use it to drop what they kept."""
+    flag = f"wrote:{','.join(sorted(tables))}"
+
+    def _object_counts(obj: object, session: Session) -> bool:
+        if getattr(obj, "__tablename__", None) not in tables:
+            return False
+        return counts is None or counts(obj, session)
+
+    @event.listens_for(Session, "after_flush")
+    def _note_objects(session: Session, _context: Any) -> None:
+        if any(_object_counts(o, session) for o in (*session.new, *session.dirty, *session.deleted)):
+            session.info[flag] = True
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _note_bulk(state: ORMExecuteState) -> None:
+        table = getattr(state.statement, "table", None)
+        if (state.is_update or state.is_delete or state.is_insert) and (
+                getattr(table, "name", None) in tables):
+            state.session.info[flag] = True
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the flag waits for the real commit
+        if session.info.pop(flag, False):
+            callback(session)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_config_changes(session: Session, _context: Any) -> None:
-    if _writes_config(session):
-        session.info["config_changed"] = True
+def _forget_config(session: Session) -> None:
+    db = session.info.get("db")
+    if db is not None:
+        db.config_cache.forget()
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_config_changes(state: ORMExecuteState) -> None:
-    """Bulk statements through a session, ORM or Core (``update(table)``)."""
-    table = getattr(state.statement, "table", None)
-    if (state.is_update or state.is_delete or state.is_insert) and (
-            getattr(table, "name", None) in CONFIG_TABLES):
-        state.session.info["config_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_changed_config(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the flag waits for the real commit
-    if session.info.pop("config_changed", False) and session.info.get("db") is not None:
-        session.info["db"].config_cache.forget()
+on_commit_writing(CONFIG_TABLES, _forget_config)
 
 
 class Database:

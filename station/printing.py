@@ -83,7 +83,7 @@ class PrintWorker:
         with self.db.read() as s:
             ticket = tickets.get(s, ticket_id)
             printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
-            # a newcomer's place reads a few rows, not the whole queue (``queue.place_of``)
+            # one place, not the whole queue: a newcomer is ordered among a few rows
             try:
                 place: queue.QueuePlace | None = queue.place_of(s, self.clock, ticket.visit_id)
             except NotFound:  # called already: print no place
