@@ -70,13 +70,7 @@ def post_event(data: dict[str, Any]) -> dict[str, Any]:
     device result or a camera. Idempotent per source; an event that would move the car
     backwards is recorded with ``applied: false``."""
     with get_db().write() as s:
-        visit = visits.get(s, data["visit_id"], for_update=True)
-        station = lanes.get_station(s, data["station_id"]) if data["station_id"] else None
-        lane = lanes.get_lane(s, data["lane_id"]) if data["lane_id"] else None
-        move = tracking.record_position(s, get_clock(), current_actor(), visit,
-                                        kind=data["kind"], source=data["source"],
-                                        station=station, lane=lane, at=data["at"])
-        return move.as_dict()
+        return tracking.report_position(s, get_clock(), current_actor(), **data).as_dict()
 
 
 @blp.route("/board")

@@ -23,13 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
 from station.domain.journey import VisitState
 from station.domain.masking import mask_plate
-from station.errors import Conflict, ValidationError
+from station.errors import Conflict, NotFound, ValidationError
 from station.models import STATION_KIND_LABELS, Lane, LaneStation, StationKind, Vehicle, Visit
 from station.models.inspection import InspectionItemResult, ItemOutcome, VisitResult
 from station.models.tracking import (
@@ -85,25 +86,93 @@ def _reported(visit_id: int, lane_id: int, rank: int, source: PositionSource) ->
                    PositionEvent.rank == rank, PositionEvent.source == source)
 
 
-@functools.cache
-def _position_and_report_query(lock: bool) -> sa.Select[tuple[int, PositionKind, int, int | None]]:
-    """The car's position (lane, kind, rank) with the id of the event a source already
-    reported for this step, if any (a repeated report is a no-op): one statement where a
-    car's every move used two."""
-    reported = (sa.select(PositionEvent.id)
-                .where(_reported(sa.bindparam("visit_id"), sa.bindparam("lane_id"),
-                                 sa.bindparam("rank"), sa.bindparam("source")))
-                .scalar_subquery())
-    stmt = (sa.select(VehiclePosition.lane_id, VehiclePosition.kind, VehiclePosition.rank,
-                      reported.label("reported_id"))
-            .where(VehiclePosition.visit_id == sa.bindparam("visit_id")))
-    return stmt.with_for_update(of=VehiclePosition) if lock else stmt
+@dataclass(frozen=True)
+class Place:
+    """Where a report puts the car: a station of a lane (arrived, finished) or a lane (left)."""
+
+    lane_id: int
+    lane_number: int
+    lane_name: str
+    station_id: int | None = None
+    station_position: int | None = None
+    station_name: str | None = None
+
+    @classmethod
+    def of(cls, lane: Lane, station: LaneStation | None = None) -> Place:
+        if station is None:
+            return cls(lane.id, lane.number, lane.name)
+        return cls(lane.id, lane.number, lane.name, station.id, station.position, station.name)
 
 
+@dataclass(frozen=True)
+class _Car:
+    """What a move reads of the car: its visit's columns and its position (if any)."""
+
+    visit_id: int
+    state: VisitState
+    assigned_lane_id: int | None
+    plate: str
+    at_lane_id: int | None = None
+    at_kind: PositionKind | None = None
+    at_rank: int | None = None
+
+
+_VISITS, _VEHICLES = Visit.__table__, Vehicle.__table__
 _EVENTS, _POSITIONS = PositionEvent.__table__, VehiclePosition.__table__
-#: a move's writes as Core statements built once: a car's every move runs them, and the ORM's
-#: unit of work cost twice as much as the statements themselves
-_INSERT_EVENT = sa.insert(_EVENTS).returning(_EVENTS.c.id)
+_STATIONS, _LANES = LaneStation.__table__, Lane.__table__
+_CAR_COLUMNS = (_VISITS.c.id, _VISITS.c.state, _VISITS.c.assigned_lane_id, _VEHICLES.c.plate)
+_AT_COLUMNS = (_POSITIONS.c.lane_id, _POSITIONS.c.kind, _POSITIONS.c.rank)
+
+
+@functools.cache
+def _car_queries(dialect: str) -> tuple[sa.Select[Any], ...]:
+    """The car and its position, built once per dialect (a car's every move reads them).
+
+    On PostgreSQL the visit row is locked first and the position read by a later statement:
+    a statement that waited for the lock would still see the position as it was before the
+    move that held it. On SQLite the write transaction is the lock: one statement reads both.
+    """
+    car = sa.select(*_CAR_COLUMNS).join_from(_VISITS, _VEHICLES,
+                                             _VEHICLES.c.id == _VISITS.c.vehicle_id)
+    by_id = _VISITS.c.id == sa.bindparam("visit_id")
+    if dialect == "postgresql":
+        return (car.where(by_id).with_for_update(of=_VISITS),
+                sa.select(*_AT_COLUMNS).where(_POSITIONS.c.visit_id == sa.bindparam("visit_id")))
+    return (car.add_columns(*_AT_COLUMNS)
+            .outerjoin(_POSITIONS, _POSITIONS.c.visit_id == _VISITS.c.id).where(by_id),)
+
+
+def _read_car(session: Session, visit_id: int) -> _Car:
+    """The car of ``visit_id`` (the visit locked on PostgreSQL); NotFound if there is none.
+    Read through the session, so changes of the visit not yet flushed are in it."""
+    statements = _car_queries(session.get_bind().dialect.name)
+    row = session.execute(statements[0], {"visit_id": visit_id}).one_or_none()
+    if row is None:
+        raise NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
+    if len(statements) == 1:
+        return _Car(*row)
+    at = session.execute(statements[1], {"visit_id": visit_id}).one_or_none()
+    return _Car(*row, *(at or ()))
+
+
+_PLACE_COLUMNS = (_LANES.c.id, _LANES.c.number, _LANES.c.name)
+_STATION_PLACE = (sa.select(*_PLACE_COLUMNS, _STATIONS.c.id, _STATIONS.c.position,
+                            _STATIONS.c.name)
+                  .join_from(_STATIONS, _LANES, _LANES.c.id == _STATIONS.c.lane_id)
+                  .where(_STATIONS.c.id == sa.bindparam("station_id")))
+_LANE_PLACE = sa.select(*_PLACE_COLUMNS).where(_LANES.c.id == sa.bindparam("lane_id"))
+
+
+@functools.cache
+def _insert_event(dialect: str) -> sa.Insert:
+    """A report written unless its source already reported this step (the unique constraint
+    on visit, lane, step and source decides): then no row comes back."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(_EVENTS)
+            .on_conflict_do_nothing(index_elements=["visit_id", "lane_id", "rank", "source"])
+            .returning(_EVENTS.c.id))
+
+
 _INSERT_POSITION = sa.insert(_POSITIONS)
 _UPDATE_POSITION = (sa.update(_POSITIONS).where(_POSITIONS.c.visit_id == sa.bindparam("car"))
                     .values({c: sa.bindparam(c) for c in ("lane_id", "station_id", "kind", "rank",
@@ -119,70 +188,107 @@ def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, 
                     at: datetime | None = None) -> Move:
     """Record that the car of ``visit`` arrived at / finished ``station`` or left ``lane``."""
     kind, source = PositionKind(kind), PositionSource(source)
+    if kind is PositionKind.LEFT:
+        lane = lane or (station.lane if station else None)
+        place = Place.of(lane) if lane else None
+    else:
+        place = Place.of(station.lane, station) if station else None
+    return _record(session, clock, actor, _read_car(session, visit.id), place, kind, source, at,
+                   visit=visit)
+
+
+def report_position(session: Session, clock: Clock, actor: Actor, *, visit_id: int,
+                    kind: PositionKind | str, source: PositionSource | str,
+                    station_id: int | None = None, lane_id: int | None = None,
+                    at: datetime | None = None) -> Move:
+    """``record_position`` for a report that names the car and the place by their ids (the
+    lane terminal's and the devices' events): the car, its position and the place are read as
+    columns, and the visit is loaded only when the move changes it."""
+    kind, source = PositionKind(kind), PositionSource(source)
+    car = _read_car(session, visit_id)
+    station = lane = None
+    if station_id is not None:
+        station = session.execute(_STATION_PLACE, {"station_id": station_id}).one_or_none()
+        if station is None:
+            raise NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
+    if lane_id is not None:
+        lane = session.execute(_LANE_PLACE, {"lane_id": lane_id}).one_or_none()
+        if lane is None:
+            raise NotFound("lane_not_found", "未找到该检测线", "Lane not found", id=lane_id)
+    if kind is PositionKind.LEFT:
+        place = Place(*lane) if lane else Place(*station[:3]) if station else None
+    else:
+        place = Place(*station) if station else None
+    return _record(session, clock, actor, car, place, kind, source, at, visit=None)
+
+
+def _record(session: Session, clock: Clock, actor: Actor, car: _Car, place: Place | None,
+            kind: PositionKind, source: PositionSource, at: datetime | None, *,
+            visit: Visit | None) -> Move:
     now = clock.now()
     at = at or now
     if at.tzinfo is None:
         raise ValidationError("time_naive", "时间须带时区", "The time needs a time zone")
     if at > now + MAX_FUTURE:
         raise ValidationError("time_in_future", "事件时间晚于当前时间", "The event time is in the future")
-    if kind is PositionKind.LEFT:
-        lane = lane or (station.lane if station else None)
-        station = None
-        if lane is None:
+    if place is None:
+        if kind is PositionKind.LEFT:
             raise ValidationError("lane_required", "须指明检测线", "A lane is required")
-    else:
-        if station is None:
-            raise ValidationError("station_required", "须指明工位", "A station is required")
-        lane = station.lane
-    if visit.state not in (VisitState.QUEUED_FOR_LANE, VisitState.ON_LANE, VisitState.TESTED):
+        raise ValidationError("station_required", "须指明工位", "A station is required")
+    if car.state not in (VisitState.QUEUED_FOR_LANE, VisitState.ON_LANE, VisitState.TESTED):
         raise Conflict("visit_not_on_lane", "该车辆不在待检或检测中", "This vehicle is not waiting "
-                       "for or on a lane", visit_id=visit.id, state=visit.state.value)
-    rank = position_rank(station.position if station else None, kind)
-    step = {"visit_id": visit.id, "lane_id": lane.id, "rank": rank, "source": source}
-    lock = session.get_bind().dialect.name == "postgresql"
-    current = session.execute(_position_and_report_query(lock), step).one_or_none()
-    if current is None:  # no position yet: only a report that did not move the car can exist
-        reported_id = session.scalar(sa.select(PositionEvent.id).where(
-            _reported(visit.id, lane.id, rank, source)))
-    else:
-        reported_id = current.reported_id
-    if reported_id is not None:
-        earlier = session.execute(_EVENT_COLUMNS.where(_EVENTS.c.id == reported_id)).one()
-        return Move(**earlier._asdict(), duplicate=True)
-    if current is None:
-        applied = kind is not PositionKind.LEFT and visit.state is not VisitState.TESTED
-    elif current.lane_id == lane.id:
-        applied = rank > current.rank
+                       "for or on a lane", visit_id=car.visit_id, state=car.state.value)
+    rank = position_rank(place.station_position, kind)
+    if car.at_lane_id is None:  # no position yet
+        applied = kind is not PositionKind.LEFT and car.state is not VisitState.TESTED
+    elif car.at_lane_id == place.lane_id:
+        applied = rank > car.at_rank
     else:  # another lane: only a car that left its lane can be seen on a new one
-        applied = current.kind is PositionKind.LEFT and visit.state is VisitState.QUEUED_FOR_LANE
-    station_id = station.id if station else None
+        applied = car.at_kind is PositionKind.LEFT and car.state is VisitState.QUEUED_FOR_LANE
     connection = session.connection()
-    event_id = connection.execute(_INSERT_EVENT, {
-        "visit_id": visit.id, "lane_id": lane.id, "station_id": station_id, "kind": kind,
-        "source": source, "rank": rank, "at": at, "recorded_at": now, "applied": applied,
-        "actor_name": actor.name[:64]}).scalar_one()
+    event_id = connection.execute(_insert_event(connection.dialect.name), {
+        "visit_id": car.visit_id, "lane_id": place.lane_id, "station_id": place.station_id,
+        "kind": kind, "source": source, "rank": rank, "at": at, "recorded_at": now,
+        "applied": applied, "actor_name": actor.name[:64]}).scalar()
+    if event_id is None:  # this source reported this step before: nothing changes
+        earlier = connection.execute(_EVENT_COLUMNS.where(_reported(
+            car.visit_id, place.lane_id, rank, source))).one()
+        return Move(**earlier._asdict(), duplicate=True)
     if applied:
-        place = {"lane_id": lane.id, "station_id": station_id, "kind": kind, "rank": rank,
-                 "since": at}
-        if current is None:
-            connection.execute(_INSERT_POSITION, {"visit_id": visit.id, **place})
-        else:
-            connection.execute(_UPDATE_POSITION, {"car": visit.id, **place})
-        # a copy of the position this transaction loaded before is read again when next used
-        loaded = session.identity_map.get(session.identity_key(VehiclePosition, visit.id))
-        if loaded is not None:
-            session.expire(loaded)
-        if visit.assigned_lane_id != lane.id:
-            visit.assigned_lane_id = lane.id
-            visit.assigned_lane_reason = f"{lane.number}号线：车辆实际驶入该线"
-        if kind is PositionKind.ARRIVED and visit.state is VisitState.QUEUED_FOR_LANE:
+        _move(session, clock, actor, car, place, kind, source, rank, at, visit)
+    return Move(event_id, car.visit_id, place.lane_id, place.station_id, kind, source, at,
+                applied, False)
+
+
+def _move(session: Session, clock: Clock, actor: Actor, car: _Car, place: Place,
+          kind: PositionKind, source: PositionSource, rank: int, at: datetime,
+          visit: Visit | None) -> None:
+    """The car is where the report says: its position, its visit's lane and state, the event."""
+    connection = session.connection()
+    spot = {"lane_id": place.lane_id, "station_id": place.station_id, "kind": kind, "rank": rank,
+            "since": at}
+    if car.at_lane_id is None:
+        connection.execute(_INSERT_POSITION, {"visit_id": car.visit_id, **spot})
+    else:
+        connection.execute(_UPDATE_POSITION, {"car": car.visit_id, **spot})
+    # a copy of the position this transaction loaded before is read again when next used
+    loaded = session.identity_map.get(session.identity_key(VehiclePosition, car.visit_id))
+    if loaded is not None:
+        session.expire(loaded)
+    lane_changed = car.assigned_lane_id != place.lane_id
+    enters = kind is PositionKind.ARRIVED and car.state is VisitState.QUEUED_FOR_LANE
+    if lane_changed or enters:
+        visit = visit or visits.get(session, car.visit_id)
+        if lane_changed:
+            visit.assigned_lane_id = place.lane_id
+            visit.assigned_lane_reason = f"{place.lane_number}号线：车辆实际驶入该线"
+        if enters:
             visits.transition(session, clock, actor, visit, VisitState.ON_LANE,
-                              reason=f"到达{lane.name} {station.name if station else ''}")
-        signals.send_after_commit(
-            session, signals.vehicle_moved, visit_id=visit.id, lane_id=lane.id,
-            station_id=station_id, kind=kind.value, source=source.value,
-            at=at.isoformat(), plate=mask_plate(visit.vehicle.plate))
-    return Move(event_id, visit.id, lane.id, station_id, kind, source, at, applied, False)
+                              reason=f"到达{place.lane_name} {place.station_name or ''}")
+    signals.send_after_commit(
+        session, signals.vehicle_moved, visit_id=car.visit_id, lane_id=place.lane_id,
+        station_id=place.station_id, kind=kind.value, source=source.value,
+        at=at.isoformat(), plate=mask_plate(car.plate))
 
 
 # -- the route of a car on its lane and the stations' results ---------------------------------

@@ -239,3 +239,90 @@ def test_a_position_loaded_earlier_in_the_transaction_shows_the_move(db, clock, 
         assert [(e.station_id, e.source.value, e.applied) for e in stored][-2:] == [
             (first.id, "terminal", True), (second.id, "camera", True)]
         assert stored[-1].id == move.id and stored[-1].at == move.at
+
+
+def test_a_report_by_ids_reads_the_car_and_loads_the_visit_only_to_change_it(db, clock, demo_station):
+    """``report_position`` (the event API's path): unknown ids are 404s; a car seen on another
+    lane than its assigned one is moved there and put ON_LANE; leaving by lane id; a repeat is
+    the earlier event."""
+    from station.errors import NotFound
+
+    with db.write() as s:
+        visit = queued(s, clock, assign=False)
+        visit.assigned_lane_id = lane_no(s, 1).id
+        lane2 = lane_no(s, 2)
+        first2 = lane2.stations[0]
+        visit_id, lane2_id, first2_id = visit.id, lane2.id, first2.id
+    args = {"kind": "arrived", "source": "camera", "station_id": first2_id}
+    with db.write() as s:
+        with pytest.raises(NotFound) as missing_visit:
+            tracking.report_position(s, clock, SYS, visit_id=999_999, **args)
+        assert missing_visit.value.code == "visit_not_found"
+        with pytest.raises(NotFound) as missing_station:
+            tracking.report_position(s, clock, SYS, visit_id=visit_id, **{**args, "station_id": 999_999})
+        assert missing_station.value.code == "station_not_found"
+        with pytest.raises(NotFound) as missing_lane:
+            tracking.report_position(s, clock, SYS, visit_id=visit_id, kind="left",
+                                     source="terminal", lane_id=999_999)
+        assert missing_lane.value.code == "lane_not_found"
+        with pytest.raises(ValidationError):
+            tracking.report_position(s, clock, SYS, visit_id=visit_id, kind="arrived",
+                                     source="terminal")
+        moved = tracking.report_position(s, clock, SYS, visit_id=visit_id, **args)
+        assert moved.applied and (moved.lane_id, moved.station_id) == (lane2_id, first2_id)
+    with db.read() as s:
+        stored = visits.get(s, visit_id)
+        assert stored.state is VisitState.ON_LANE and stored.assigned_lane_id == lane2_id
+        assert stored.assigned_lane_reason.startswith("2号线")
+        assert tracking.position_of(s, visit_id).station_id == first2_id
+    with db.write() as s:
+        left = tracking.report_position(s, clock, SYS, visit_id=visit_id, kind="left",
+                                        source="terminal", lane_id=lane2_id)
+        again = tracking.report_position(s, clock, SYS, visit_id=visit_id, kind="left",
+                                         source="terminal", lane_id=lane2_id)
+        assert left.applied and left.station_id is None
+        assert again.duplicate and again.id == left.id and again.applied
+        # arrived again at the first station: behind the car's place, kept but not applied
+        back = tracking.report_position(s, clock, SYS, visit_id=visit_id,
+                                        **{**args, "source": "terminal"})
+        assert not back.applied
+    with db.read() as s:
+        assert tracking.position_of(s, visit_id).kind is PositionKind.LEFT
+
+
+def test_two_reports_of_one_car_at_once_both_count(db, clock, demo_station):
+    """Two sources report the same car at the same moment, before it has any position: the
+    second waits for the first (the visit is locked on PostgreSQL; SQLite has one writer) and
+    then sees its position, so it moves the car on instead of inserting a second position."""
+    import threading
+    import time
+
+    with db.write() as s:
+        visit = queued(s, clock)
+        lane = s.get(type(lane_no(s, 1)), visit.assigned_lane_id)
+        first, second = lane.stations[0].id, lane.stations[1].id
+        visit_id = visit.id
+    reported, errors = threading.Event(), []
+
+    def report(station_id: int, source: str, hold: bool) -> None:
+        try:
+            with db.write() as s:
+                tracking.report_position(s, clock, SYS, visit_id=visit_id, kind="arrived",
+                                         source=source, station_id=station_id)
+                if hold:  # the first report's transaction stays open a while
+                    reported.set()
+                    time.sleep(0.3)
+        except Exception as e:  # the test fails on it below
+            errors.append(e)
+            reported.set()
+
+    one = threading.Thread(target=report, args=(first, "terminal", True))
+    other = threading.Thread(target=lambda: (reported.wait(5), report(second, "camera", False)))
+    one.start(), other.start()
+    one.join(10), other.join(10)
+    assert errors == []
+    with db.read() as s:
+        assert tracking.position_of(s, visit_id).station_id == second
+        events = s.scalars(sa.select(PositionEvent).where(PositionEvent.visit_id == visit_id)
+                           .order_by(PositionEvent.id)).all()
+        assert [(e.station_id, e.applied) for e in events] == [(first, True), (second, True)]
