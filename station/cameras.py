@@ -222,6 +222,8 @@ class CameraService:
         station_id = p.get("station_id")
         if station_id is None or p.get("kind") not in ("arrived", "finished"):
             return
+        if self.camera_for_station(station_id) is None:  # no camera sees it: nothing to wake
+            return
         moment = EvidenceMoment.ARRIVED if p["kind"] == "arrived" else EvidenceMoment.LEFT
         self._photos.put({"visit_id": p["visit_id"], "station_id": station_id, "moment": moment})
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from station.auth import current_device, limiter, public_limit, require_device, require_roles
+from station.auth import current_device, public_limit, rate_limit, require_device, require_roles
 from station.context import get_clock, get_config, get_db
 from station.domain.masking import mask_phone, mask_plate
 from station.errors import Conflict, Forbidden
@@ -141,7 +141,7 @@ def booking_dict(a: Any, *, masked: bool = False) -> dict[str, Any]:
 
 
 @blp.route("/booking/days")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(SlotQuerySchema(only=("plate_type",)), location="query")
 @blp.response(200, DaySchema(many=True))
 def days(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -152,7 +152,7 @@ def days(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/booking/slots")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(SlotQuerySchema, location="query")
 @blp.response(200, SlotSchema(many=True))
 def slots(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,7 +163,7 @@ def slots(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/booking", methods=["POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(BookingInSchema)
 @blp.response(201, BookingSchema)
 def book_online(data: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +197,7 @@ def _owned(s: Any, code: str, phone_tail: str) -> Any:
 
 
 @blp.route("/booking/<code>")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(OwnerProofSchema, location="query")
 @blp.response(200, BookingSchema)
 def show_booking(args: dict[str, Any], code: str) -> dict[str, Any]:
@@ -207,7 +207,7 @@ def show_booking(args: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 @blp.route("/booking/<code>/cancel", methods=["POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(OwnerProofSchema)
 @blp.response(200, BookingSchema)
 def cancel_booking(data: dict[str, Any], code: str) -> dict[str, Any]:
@@ -218,7 +218,7 @@ def cancel_booking(data: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 @blp.route("/booking/<code>/reschedule", methods=["POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(RescheduleSchema)
 @blp.response(200, BookingSchema)
 def reschedule_booking(data: dict[str, Any], code: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from flask import request
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from station.auth import current_device, limiter, public_limit, require_device, require_roles
+from station.auth import current_device, public_limit, rate_limit, require_device, require_roles
 from station.context import get_clock, get_config, get_db
 from station.domain.masking import mask_plate
 from station.errors import ValidationError as DomainValidationError
@@ -204,7 +204,7 @@ def rating_options() -> dict[str, Any]:
 
 
 @blp.route("/rate/<token>")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.response(200, RateStatusSchema)
 def rate_status(token: str) -> dict[str, Any]:
     """Whether the visit of this ticket can be rated (public; the token is the ticket's QR)."""
@@ -219,7 +219,7 @@ def rate_status(token: str) -> dict[str, Any]:
 
 
 @blp.route("/rate/<token>", methods=["POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(RatingInSchema)
 @blp.response(201, RatingOutSchema)
 def rate_by_owner(data: dict[str, Any], token: str) -> dict[str, Any]:
@@ -270,7 +270,7 @@ def list_ratings(args: dict[str, Any]) -> list[dict[str, Any]]:
 # -- complaints and cases -----------------------------------------------------------------------
 
 @blp.route("/complaints", methods=["POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.arguments(ComplaintInSchema)
 @blp.response(201, ComplaintReceiptSchema)
 def complain(data: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from station.auth import current_device, limiter, public_limit, require_device, require_roles
+from station.auth import current_device, public_limit, rate_limit, require_device, require_roles
 from station.context import get_clock, get_db
 from station.errors import Forbidden
 from station.models import TICKET_CATEGORY_LABELS, ClientKind, Role
@@ -89,7 +89,7 @@ def reprint(ticket_id: int) -> dict[str, Any]:
 
 
 @blp.route("/progress/<token>")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 @blp.response(200, ProgressSchema)
 def progress(token: str) -> dict[str, Any]:
     """The owner's progress (public, masked; the token is the ticket's QR code)."""

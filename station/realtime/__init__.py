@@ -99,6 +99,8 @@ class RealtimeHub:
         #: namespace → function returning the namespace's (or a room's) full state
         self.snapshots: dict[str, Callable[..., dict[str, Any]]] = {}
         self._publish_lock = threading.Lock()
+        #: events go through a message queue (Redis), not straight to this process's clients
+        self._queued = redis_url is not None
 
     @staticmethod
     def _stream(namespace: str, room: str | None) -> str:
@@ -112,13 +114,20 @@ class RealtimeHub:
             seq = self._counter.next(self._stream(namespace, room))
             self.socketio.emit("event", {"epoch": self.epoch, "seq": seq, "type": type_,
                                          "data": to_jsonable(data)}, namespace=namespace, to=room)
-        # The emit only queued the packet for each client's sending thread. Those threads need
-        # the GIL, which this thread would otherwise keep until it blocks or its switch
-        # interval (5 ms) runs out; yielding here lets the clients get the event first and
-        # the rest of the request (the HTTP answer) wait. Measured: 1.5 ms off the median
-        # delivery to 50 lobby displays (docs/BENCHMARKS.md).
-        time.sleep(0)
+        # The emit only queued the packet for each client's sending thread (or, with a message
+        # queue, for the thread that takes it from Redis). Those threads need the GIL, which
+        # this thread would otherwise keep until it blocks or its switch interval (5 ms) runs
+        # out; yielding here lets the clients get the event first and the rest of the request
+        # (the HTTP answer) wait. Measured: 1.5 ms off the median delivery to 50 lobby
+        # displays (docs/BENCHMARKS.md). The yield is a sleep (about 75 µs on Linux, its timer
+        # slack), so a stream nobody here follows is not waited for.
+        if self._queued or self._has_listeners(namespace, room):
+            time.sleep(0)
         return seq
+
+    def _has_listeners(self, namespace: str, room: str | None) -> bool:
+        participants = self.socketio.server.manager.get_participants(namespace, room)
+        return next(iter(participants), None) is not None
 
     def snapshot(self, namespace: str, room: str | None = None) -> dict[str, Any]:
         # read seq first: every event up to it is already committed, hence in the state

@@ -47,7 +47,7 @@ class Coalescer:
         with self._cond:
             if self._stopped:
                 return
-            self._pending = True
+            was_pending, self._pending = self._pending, True
             if not parts:
                 self._parts = None
             elif self._parts is not None:
@@ -55,7 +55,10 @@ class Coalescer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            # a run already asked for is waiting for its time: waking the thread would only
+            # have it wait again (and take the GIL from whatever the request set going)
+            if not was_pending:
+                self._cond.notify_all()
 
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every requested run has happened; False if ``timeout`` passed first."""

@@ -27,7 +27,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from station.auth import StaffUser, limiter, public_limit, require_roles
+from station.auth import StaffUser, public_limit, rate_limit, require_roles
 from station.context import get_clock, get_config, get_db
 from station.services import evidence, overview, tickets, users, visits
 
@@ -101,7 +101,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: get_config().login_rate_limit, methods=["POST"])
+@rate_limit(lambda: get_config().login_rate_limit, methods=["POST"])
 def login() -> Any:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
@@ -127,7 +127,7 @@ def logout() -> Any:
 
 
 @bp.route("/p/<token>")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 def progress_page(token: str) -> str:
     """The owner's personal progress page, opened from the ticket's QR code (no login)."""
     with get_db().read() as s:

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from station.auth import limiter, public_limit
+from station.auth import public_limit, rate_limit
 from station.context import get_clock, get_db
 from station.domain.masking import mask_phone
 from station.domain.plates import PLATE_TYPES
@@ -60,7 +60,7 @@ def _slot_page(day: date, plate_type: str, form: dict[str, Any], error: DomainEr
 
 
 @bp.route("/<day>", methods=["GET", "POST"])
-@limiter.limit(public_limit, methods=["POST"])
+@rate_limit(public_limit, methods=["POST"])
 def book(day: str) -> Any:
     on = _day_arg(day)
     plate_type = _plate_type_arg()
@@ -97,7 +97,7 @@ def done(code: str) -> str:
 
 
 @bp.route("/manage", methods=["GET", "POST"])
-@limiter.limit(public_limit, methods=["POST"])
+@rate_limit(public_limit, methods=["POST"])
 def manage() -> Any:
     """Look up a booking (code + phone tail), then cancel it or move it to another slot."""
     if request.method == "GET":

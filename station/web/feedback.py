@@ -26,7 +26,7 @@ from flask import (
 from flask_login import current_user
 
 from station.api.feedback import evidence_folder
-from station.auth import limiter, public_limit, require_roles
+from station.auth import public_limit, rate_limit, require_roles
 from station.context import get_clock, get_config, get_db
 from station.domain.masking import mask_plate
 from station.errors import DomainError, NotFound
@@ -94,7 +94,7 @@ def _rate_page(token: str, form: dict[str, Any], error: DomainError | None,
 
 
 @bp.route("/rate/<token>", methods=["GET", "POST"])
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 def rate(token: str) -> Any:
     """The owner's rating page (from the progress page, the ticket QR or an SMS link)."""
     if request.method == "GET":
@@ -118,7 +118,7 @@ def rate(token: str) -> Any:
 
 
 @bp.route("/rate/<token>/done")
-@limiter.limit(public_limit)
+@rate_limit(public_limit)
 def rate_done(token: str) -> str:
     with get_db().read() as s:
         tickets.by_token(s, token)
@@ -128,7 +128,7 @@ def rate_done(token: str) -> str:
 
 
 @bp.route("/complain", methods=["GET", "POST"])
-@limiter.limit(public_limit, methods=["POST"])
+@rate_limit(public_limit, methods=["POST"])
 def complain() -> Any:
     """The public complaint form: scalpers (黄牛), fees, service."""
     with get_db().read() as s:

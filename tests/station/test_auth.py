@@ -235,3 +235,17 @@ def test_a_core_statement_through_a_session_clears_too(db, app, device_token):
         s.execute(sa.update(ClientDevice.__table__).values(active=False))
     with app.test_request_context():
         assert auth.device_from_token(token) is None
+
+
+def test_only_views_with_a_limit_of_their_own_are_rate_limited(app, client, device_token):
+    """The limiter is skipped for views without a limit (there are no default limits); the
+    public ones keep theirs."""
+    from station.auth import _LIMITED_VIEWS, limiter
+
+    # every view the limiter limits was declared through rate_limit, so the skip knows it
+    assert limiter._marked_for_limiting and limiter._marked_for_limiting <= _LIMITED_VIEWS
+    kiosk = {"Authorization": f"Bearer {device_token(ClientKind.KIOSK)}"}
+    unlimited = [client.get("/api/v1/devices/me", headers=kiosk).status_code for _ in range(40)]
+    assert set(unlimited) == {200}
+    public = [client.get("/api/v1/booking/slots").status_code for _ in range(40)]
+    assert public[0] != 429 and public[-1] == 429  # the public limit: 30 a minute

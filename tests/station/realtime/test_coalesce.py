@@ -92,3 +92,25 @@ def test_a_run_is_given_the_parts_asked_for_since_the_last_one():
     assert c.drain(5)
     assert given == [frozenset({"lanes", "queues"}), frozenset({"lanes"}), None]
     c.stop()
+
+
+def test_requests_while_a_run_waits_do_not_wake_its_thread():
+    """A run asked for waits for its time; each further request only joins it. Waking the
+    thread for each would have it compete for the GIL with the request's clients for nothing."""
+    wakes = []
+
+    class Counting(threading.Condition):
+        def notify_all(self) -> None:
+            wakes.append(1)
+            super().notify_all()
+
+    seen: list[frozenset[str] | None] = []
+    c = Coalescer(seen.append, interval=0.3, delay=0.3, name="test")
+    c._cond = Counting()
+    for _ in range(20):
+        c.request("lanes")
+    c.request("queues")
+    assert len(wakes) == 1
+    assert c.drain(5)
+    assert seen == [frozenset({"lanes", "queues"})]
+    c.stop()

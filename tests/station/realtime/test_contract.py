@@ -215,3 +215,25 @@ def test_every_public_publish_is_masked(app, client, login, db, clock, demo_stat
     assert state["waits"]["queues"][0]["category"] == "booked"
     assert any(st["state"] == "blocked" and st["state_reason"] == "烟度计检定过期"
                for ln in state["lanes"] for st in ln["stations"])
+
+
+def test_an_event_yields_to_the_senders_only_when_someone_here_follows_it(
+        app, db, clock, lobby_token, monkeypatch):
+    """After an emit the publishing thread sleeps for a moment so that the clients' sending
+    threads go first; a stream nobody follows in this process costs no sleep."""
+    import station.realtime as realtime
+
+    sleeps = []
+    monkeypatch.setattr(realtime.time, "sleep", sleeps.append)
+    hub = hub_of(app)
+    hub.publish(LOBBY, "lane", {"lane_id": 1})
+    hub.publish(STAFF, "lane", {"lane_id": 1})
+    assert sleeps == []
+    sio = hub.socketio.test_client(app, namespace=LOBBY, auth={"token": lobby_token})
+    assert sio.is_connected(LOBBY)
+    hub.publish(LOBBY, "lane", {"lane_id": 1})
+    hub.publish(STAFF, "lane", {"lane_id": 1})
+    hub.publish("/progress", "position", {"lane_id": 1}, room="visit:1")
+    assert sleeps == [0]
+    assert [m for m in _messages(sio, LOBBY) if m[0] == "event"][-1][1]["data"] == {"lane_id": 1}
+    sio.disconnect(LOBBY)
