@@ -8,8 +8,10 @@ terminal device posts "finished at station 1" for one car after another
 (``POST /api/v1/tracking/events``). Latency = from
 sending the POST to a client receiving that car's ``position`` event, over every (event,
 client) pair. The baseline, in the same run: a bare Flask-SocketIO app (same ``threading``
-server mode, Werkzeug + simple-websocket, same SQLite settings) whose POST inserts one row and
-broadcasts a payload of the same size to the same N clients. The two servers take turns
+server mode, Werkzeug + simple-websocket, same SQLite settings) whose POST takes the same
+JSON report (with the same headers), inserts it as one row, broadcasts a payload of the same
+size to the same N clients and answers the row as JSON; the measuring process sends and reads
+the same bytes for either server, so what differs is the servers' work. The two servers take turns
 (``--rounds`` each, ours first) and each one's latencies are pooled over its rounds, so a
 stretch of load on the shared machine falls on both rather than on one. At N=50 a p99 over
 200 events is set by the two slowest of them, which one stall of the shared machine can
@@ -158,6 +160,15 @@ class Clients:
 WARMUP = 5
 
 
+def _post_report(http: requests.Session, url: str, visit_id: int, station_id: int) -> dict:
+    """A lane terminal's report, as both servers get it: the same JSON body and headers, and
+    a JSON answer read back (the measuring process does the same work for either server)."""
+    r = http.post(url, timeout=30, json={"visit_id": visit_id, "kind": "finished",
+                                         "source": "device", "station_id": station_id})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def _measure(url: str, clients: Clients, post) -> list[float]:
     latencies = []
     for n, key in enumerate(post.ids()):
@@ -207,10 +218,9 @@ def station_run(n: int, events: int) -> list[float]:
                 return visits
 
             def __call__(self, visit_id):
-                r = http.post(server.url + "/api/v1/tracking/events", timeout=30,
-                              json={"visit_id": visit_id, "kind": "finished", "source": "device",
-                                    "station_id": int(tokens["station_id"])})
-                assert r.status_code == 200 and r.json()["applied"], r.text
+                moved = _post_report(http, server.url + "/api/v1/tracking/events", visit_id,
+                                     int(tokens["station_id"]))
+                assert moved["applied"], moved
 
         try:
             return _measure(server.url, clients, Post())
@@ -233,17 +243,21 @@ def conn():
         local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
         local.c.execute("PRAGMA busy_timeout=5000")
     return local.c
-conn().execute("CREATE TABLE IF NOT EXISTS moves (id INTEGER PRIMARY KEY, visit INTEGER, at TEXT)")
+conn().execute("CREATE TABLE IF NOT EXISTS moves (id INTEGER PRIMARY KEY, visit INTEGER, station INTEGER, kind TEXT, source TEXT, at TEXT)")
 @sio.on("connect", namespace="/lobby")
 def _c(auth=None):
     return True
-@app.post("/move/<int:visit>")
-def move(visit):
+@app.post("/move")
+def move():
+    report = request.get_json()
     c = conn()
-    c.execute("BEGIN IMMEDIATE"); c.execute("INSERT INTO moves (visit, at) VALUES (?, datetime())", (visit,)); c.execute("COMMIT")
-    body = dict(payload); body["data"] = dict(payload["data"], id=visit); body["seq"] = next(seq)
+    c.execute("BEGIN IMMEDIATE")
+    row = c.execute("INSERT INTO moves (visit, station, kind, source, at) VALUES (?, ?, ?, ?, datetime()) RETURNING id, at",
+                    (report["visit_id"], report["station_id"], report["kind"], report["source"])).fetchone()
+    c.execute("COMMIT")
+    body = dict(payload); body["data"] = dict(payload["data"], id=report["visit_id"]); body["seq"] = next(seq)
     sio.emit("event", body, namespace="/lobby")
-    return {"ok": True}
+    return {"id": row[0], **report, "lane_id": 1, "at": row[1], "applied": True, "duplicate": False}
 @app.get("/up")
 def up():
     return "ok"
@@ -269,13 +283,14 @@ def bare_run(n: int, events: int) -> list[float]:
                     time.sleep(0.1)
             clients = Clients(url, n, "", lambda m: m["data"]["id"])
             http = requests.Session()
+            http.headers["Authorization"] = f"Bearer {'x' * 43}"  # sent, not checked
 
             class Post:
                 def ids(self):
                     return list(range(1, events + WARMUP + 1))
 
                 def __call__(self, visit_id):
-                    assert http.post(f"{url}/move/{visit_id}", timeout=30).ok
+                    assert _post_report(http, f"{url}/move", visit_id, 1)["applied"]
 
             try:
                 return _measure(url, clients, Post())
