@@ -1,6 +1,6 @@
 """A car moves (a position event posted to the HTTP API) and N lobby displays receive it.
 
-    python benchmarks/fanout.py [--sizes 10,50,200] [--events 100] [--rounds 4]
+    python benchmarks/fanout.py [--sizes 10,50,200] [--events 100] [--rounds 8]
 
 For each N: a real ``station serve`` process (SQLite, WAL, synchronous=FULL) with N
 Socket.IO clients on ``/lobby`` (WebSockets on one asyncio loop, see ``Clients``); a lane
@@ -13,9 +13,10 @@ JSON report (with the same headers), inserts it as one row, broadcasts a payload
 size to the same N clients and answers the row as JSON; the measuring process sends and reads
 the same bytes for either server, so what differs is the servers' work. The two servers take turns
 (``--rounds`` each, ours first) and each one's latencies are pooled over its rounds, so a
-stretch of load on the shared machine falls on both rather than on one. At N=50 a p99 over
-200 events is set by the two slowest of them, which one stall of the shared machine can
-decide; over 4 rounds (400 events a server) it takes four.
+stretch of load on the shared machine falls on both rather than on one. A p99 over 100
+events is set by the slowest of them, which one stall of the shared machine can decide: with
+4 rounds the N=50 ratio of one and the same code swung from 1.04 to 1.35 in a day; over 8
+rounds (800 events a server) the p99 is the eighth slowest event's.
 Last line: RESULT fanout n=50 p99_ms=<float> bare_p99_ms=<float> ratio=<float>
 """
 
@@ -305,7 +306,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10,50,200")
     parser.add_argument("--events", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
     # the measuring process's own heap (the station's modules) is frozen: a full garbage
     # collection in it (about 0.1 s) would delay every client's arrival stamp, on both servers
