@@ -36,10 +36,18 @@ def all_counters(session: Session) -> list[Counter]:
     return list(session.scalars(sa.select(Counter).order_by(Counter.number)))
 
 
+def lane_not_found(lane_id: int) -> NotFound:
+    return NotFound("lane_not_found", "未找到该检测线", "Lane not found", id=lane_id)
+
+
+def station_not_found(station_id: int) -> NotFound:
+    return NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
+
+
 def get_lane(session: Session, lane_id: int) -> Lane:
     lane = session.get(Lane, lane_id)
     if lane is None:
-        raise NotFound("lane_not_found", "未找到该检测线", "Lane not found", id=lane_id)
+        raise lane_not_found(lane_id)
     return lane
 
 
@@ -53,7 +61,7 @@ def _station_query() -> sa.Select[tuple[LaneStation]]:
 def get_station(session: Session, station_id: int) -> LaneStation:
     station = session.scalar(_station_query(), {"station_id": station_id})
     if station is None:
-        raise NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
+        raise station_not_found(station_id)
     return station
 
 

@@ -30,7 +30,7 @@ from station import signals
 from station.clock import Clock
 from station.domain.journey import VisitState
 from station.domain.masking import mask_plate
-from station.errors import Conflict, NotFound, ValidationError
+from station.errors import Conflict, ValidationError
 from station.models import STATION_KIND_LABELS, Lane, LaneStation, StationKind, Vehicle, Visit
 from station.models.inspection import InspectionItemResult, ItemOutcome, VisitResult
 from station.models.tracking import (
@@ -103,6 +103,16 @@ class Place:
             return cls(lane.id, lane.number, lane.name)
         return cls(lane.id, lane.number, lane.name, station.id, station.position, station.name)
 
+    @staticmethod
+    def reported(kind: PositionKind, station: Place | None, lane: Place | None) -> Place | None:
+        """The place a report of ``kind`` names: a station for arrived / finished; for left,
+        the lane given, or else the station's lane. None when the report lacks it."""
+        if kind is not PositionKind.LEFT:
+            return station
+        if lane is None and station is not None:
+            return Place(station.lane_id, station.lane_number, station.lane_name)
+        return lane
+
 
 @dataclass(frozen=True)
 class _Car:
@@ -148,7 +158,7 @@ def _read_car(session: Session, visit_id: int) -> _Car:
     statements = _car_queries(session.get_bind().dialect.name)
     row = session.execute(statements[0], {"visit_id": visit_id}).one_or_none()
     if row is None:
-        raise NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
+        raise visits.not_found(visit_id)
     if len(statements) == 1:
         return _Car(*row)
     at = session.execute(statements[1], {"visit_id": visit_id}).one_or_none()
@@ -188,11 +198,8 @@ def record_position(session: Session, clock: Clock, actor: Actor, visit: Visit, 
                     at: datetime | None = None) -> Move:
     """Record that the car of ``visit`` arrived at / finished ``station`` or left ``lane``."""
     kind, source = PositionKind(kind), PositionSource(source)
-    if kind is PositionKind.LEFT:
-        lane = lane or (station.lane if station else None)
-        place = Place.of(lane) if lane else None
-    else:
-        place = Place.of(station.lane, station) if station else None
+    place = Place.reported(kind, Place.of(station.lane, station) if station else None,
+                           Place.of(lane) if lane else None)
     return _record(session, clock, actor, _read_car(session, visit.id), place, kind, source, at,
                    visit=visit)
 
@@ -208,18 +215,17 @@ def report_position(session: Session, clock: Clock, actor: Actor, *, visit_id: i
     car = _read_car(session, visit_id)
     station = lane = None
     if station_id is not None:
-        station = session.execute(_STATION_PLACE, {"station_id": station_id}).one_or_none()
-        if station is None:
-            raise NotFound("station_not_found", "未找到该工位", "Station not found", id=station_id)
+        row = session.execute(_STATION_PLACE, {"station_id": station_id}).one_or_none()
+        if row is None:
+            raise lanes.station_not_found(station_id)
+        station = Place(*row)
     if lane_id is not None:
-        lane = session.execute(_LANE_PLACE, {"lane_id": lane_id}).one_or_none()
-        if lane is None:
-            raise NotFound("lane_not_found", "未找到该检测线", "Lane not found", id=lane_id)
-    if kind is PositionKind.LEFT:
-        place = Place(*lane) if lane else Place(*station[:3]) if station else None
-    else:
-        place = Place(*station) if station else None
-    return _record(session, clock, actor, car, place, kind, source, at, visit=None)
+        row = session.execute(_LANE_PLACE, {"lane_id": lane_id}).one_or_none()
+        if row is None:
+            raise lanes.lane_not_found(lane_id)
+        lane = Place(*row)
+    return _record(session, clock, actor, car, Place.reported(kind, station, lane), kind, source,
+                   at, visit=None)
 
 
 def _record(session: Session, clock: Clock, actor: Actor, car: _Car, place: Place | None,

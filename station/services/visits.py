@@ -26,11 +26,15 @@ def _by_id(lock: bool) -> sa.Select[tuple[Visit]]:
     return stmt.with_for_update(of=Visit) if lock else stmt
 
 
+def not_found(visit_id: int) -> NotFound:
+    return NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
+
+
 def get(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
     lock = for_update and session.get_bind().dialect.name == "postgresql"
     visit = session.scalar(_by_id(lock), {"visit_id": visit_id})
     if visit is None:
-        raise NotFound("visit_not_found", "未找到该检验业务", "Visit not found", id=visit_id)
+        raise not_found(visit_id)
     return visit
 
 
