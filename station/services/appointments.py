@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.db import insert_row
 from station.domain import eligibility, plates, priority
 from station.domain import phone as phones
 from station.domain import vin as vins
@@ -219,10 +220,10 @@ def check_eligibility(session: Session, clock: Clock, vehicle: Vehicle | None,
 
 
 def _vehicle_free(session: Session, vehicle: Vehicle) -> None:
-    current = visits.active_for_vehicle(session, vehicle)
+    current = visits.active_visit_id(session, vehicle)
     if current is not None:
         raise Conflict("visit_in_progress", "该车辆已有预约或正在检验中",
-                       "This vehicle already has a booking or a visit in progress", visit_id=current.id)
+                       "This vehicle already has a booking or a visit in progress", visit_id=current)
 
 
 def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest) -> Appointment:
@@ -403,14 +404,12 @@ def walk_in(session: Session, clock: Clock, actor: Actor, *, plate_type: str, pl
                               reason=f"现场预约 {channel.value}", arrived_at=now,
                               special_needs=special_needs)
     local = clock.local(now)
-    appointment = Appointment(
+    appointment = insert_row(session, Appointment(
         code=_unique_code(session), channel=channel, status=AppointmentStatus.CHECKED_IN,
         plate_type=plate_type, plate=plate, contact_name=_clean_name(contact_name), phone=phone,
         vehicle_class=vehicle_class_for(plate_type), day=local.date(),
         slot_starts_at=local.time().replace(second=0, microsecond=0), slot_start=now,
-        visit_id=visit.id, created_at=now, checked_in_at=now)
-    session.add(appointment)
-    session.flush()
+        visit_id=visit.id, created_at=now, checked_in_at=now))
     audit.record(session, clock, actor, "appointment.walk_in", entity=appointment,
                  channel=channel.value)
     return CheckIn(visit, appointment, None)

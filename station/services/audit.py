@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.db import insert_row
 from station.models import AuditEntry
 
 from .actors import Actor
@@ -20,11 +21,10 @@ def record(session: Session, clock: Clock, actor: Actor, action: str, *,
     if entity is not None:
         entity_type = entity_type or getattr(entity, "__tablename__", type(entity).__name__)
         entity_id = entity_id if entity_id is not None else getattr(entity, "id", None)
-    entry = AuditEntry(at=clock.now(), actor_kind=actor.kind, actor_id=actor.id,
-                       actor_name=actor.name, action=action, entity_type=entity_type,
-                       entity_id=None if entity_id is None else str(entity_id), details=details)
-    session.add(entry)
-    return entry
+    return insert_row(session, AuditEntry(
+        at=clock.now(), actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
+        action=action, entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id), details=details))
 
 
 def recent(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditEntry]:

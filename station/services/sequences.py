@@ -32,8 +32,10 @@ def _increment(dialect: str) -> sa.Insert:
 
 
 def next_value(session: Session, name: str, day: date) -> int:
-    stmt = _increment(session.get_bind().dialect.name)
-    return int(session.execute(stmt, {"name": name, "day": day}).scalar_one())
+    # on the connection: through the session, the statement would take the ORM's bulk path
+    connection = session.connection()
+    stmt = _increment(connection.dialect.name)
+    return int(connection.execute(stmt, {"name": name, "day": day}).scalar_one())
 
 
 def peek(session: Session, name: str, day: date) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from drivers.printer import TicketPrintout
 from station import signals
 from station.clock import Clock
+from station.db import flushed_connection, insert_row
 from station.domain.masking import mask_plate
 from station.errors import Conflict, NotFound
 from station.models import (
@@ -34,37 +35,40 @@ from .actors import Actor
 
 
 @functools.cache
-def _statements() -> tuple[sa.Select[tuple[HardwareDevice]], sa.Select[tuple[int]]]:
+def _statements() -> tuple[sa.Select[tuple[int]], sa.Select[tuple[int]]]:
     """Built once (every ticket issued runs both): a kiosk's printer, a visit's ticket id."""
-    printer = sa.select(HardwareDevice).where(
+    printer = sa.select(HardwareDevice.id).where(
         HardwareDevice.client_device_id == sa.bindparam("kiosk_id"),
         HardwareDevice.enabled.is_(True),
         HardwareDevice.kind == DeviceKind.TICKET_PRINTER).order_by(HardwareDevice.id).limit(1)
     return printer, sa.select(Ticket.id).where(Ticket.visit_id == sa.bindparam("visit_id"))
 
 
-def printer_for_kiosk(session: Session, kiosk_id: int | None) -> HardwareDevice | None:
+def _printer_id(session: Session, kiosk_id: int | None) -> int | None:
     if kiosk_id is None:
         return None
-    return session.scalar(_statements()[0], {"kiosk_id": kiosk_id})
+    return flushed_connection(session).scalar(_statements()[0], {"kiosk_id": kiosk_id})
+
+
+def printer_for_kiosk(session: Session, kiosk_id: int | None) -> HardwareDevice | None:
+    printer_id = _printer_id(session, kiosk_id)
+    return None if printer_id is None else session.get(HardwareDevice, printer_id)
 
 
 def issue(session: Session, clock: Clock, actor: Actor, visit: Visit, category: TicketCategory | str,
           *, kiosk_id: int | None = None) -> Ticket:
     """Number and store a ticket for ``visit``; printing follows after commit."""
     category = TicketCategory(category)
-    if session.scalar(_statements()[1], {"visit_id": visit.id}) is not None:
+    if flushed_connection(session).scalar(_statements()[1], {"visit_id": visit.id}) is not None:
         raise Conflict("ticket_exists", "该车辆已取号", "This vehicle already has a ticket")
     day = clock.today()
     prefix = str(settings.get(session, f"tickets.prefix.{category.value}"))
     number = sequences.next_value(session, f"ticket:{prefix}", day)
-    printer = printer_for_kiosk(session, kiosk_id)
-    ticket = Ticket(visit_id=visit.id, day=day, category=category, number=number,
-                    label=f"{prefix}{number:03d}", progress_token=secrets.token_urlsafe(18),
-                    issued_at=clock.now(), kiosk_id=kiosk_id,
-                    print_state=PrintState.PENDING if printer else PrintState.NO_PRINTER)
-    session.add(ticket)
-    session.flush()
+    printer_id = _printer_id(session, kiosk_id)
+    ticket = insert_row(session, Ticket(
+        visit_id=visit.id, day=day, category=category, number=number, label=f"{prefix}{number:03d}",
+        progress_token=secrets.token_urlsafe(18), issued_at=clock.now(), kiosk_id=kiosk_id,
+        print_state=PrintState.PENDING if printer_id else PrintState.NO_PRINTER))
     audit.record(session, clock, actor, "ticket.issued", entity=ticket, label=ticket.label)
     signals.send_after_commit(session, signals.ticket_changed, **ticket_event(ticket))
     return ticket

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.db import insert_row
 from station.domain import plates
 from station.domain import vin as vins
 from station.domain.vehicle_codes import USE_NATURES, VEHICLE_TYPES, Fuel
@@ -86,9 +87,10 @@ def register(session: Session, clock: Clock, *, plate_type: str, plate: str,
     now = clock.now()
     vehicle = find(session, plate_type, plate)
     if vehicle is None:
-        vehicle = Vehicle(plate_type=plate_type, plate=plate, created_at=now, updated_at=now)
-        session.add(vehicle)
-    elif vin and vehicle.vin and vehicle.vin != vin:
+        return insert_row(session, Vehicle(plate_type=plate_type, plate=plate, vin=vin,
+                                           vin_tail=vin_tail, created_at=now, updated_at=now,
+                                           **fields))
+    if vin and vehicle.vin and vehicle.vin != vin:
         raise ValidationError("vin_mismatch", "车辆识别代号与已登记的不一致",
                               "The VIN differs from the one on record", plate=plate)
     if vin:

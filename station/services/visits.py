@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
+from station.db import flushed_connection, insert_row
 from station.domain.journey import TERMINAL, VisitState, can_move, label
 from station.errors import Conflict, NotFound
 from station.models import Vehicle, Visit, VisitCategory, VisitTransition
@@ -39,13 +40,14 @@ def get(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
 
 
 @functools.cache
-def _active_for_vehicle() -> sa.Select[tuple[Visit]]:
-    return sa.select(Visit).where(Visit.vehicle_id == sa.bindparam("vehicle_id"),
-                                  Visit.state.not_in(TERMINAL))
+def _active_for_vehicle() -> sa.Select[tuple[int]]:
+    return sa.select(Visit.id).where(Visit.vehicle_id == sa.bindparam("vehicle_id"),
+                                     Visit.state.not_in(TERMINAL))
 
 
-def active_for_vehicle(session: Session, vehicle: Vehicle) -> Visit | None:
-    return session.scalar(_active_for_vehicle(), {"vehicle_id": vehicle.id})
+def active_visit_id(session: Session, vehicle: Vehicle) -> int | None:
+    """The id of the vehicle's visit in progress, if it has one."""
+    return flushed_connection(session).scalar(_active_for_vehicle(), {"vehicle_id": vehicle.id})
 
 
 def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *,
@@ -61,16 +63,15 @@ def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *
         raise ValueError("a visit starts booked or checked in")
     if session.get_bind().dialect.name == "postgresql":  # serialise openings per vehicle
         session.execute(sa.select(Vehicle.id).where(Vehicle.id == vehicle.id).with_for_update())
-    current = active_for_vehicle(session, vehicle)
+    current = active_visit_id(session, vehicle)
     if current is not None:
         raise Conflict("visit_in_progress", "该车辆已有正在办理的检验业务",
-                       "This vehicle already has a visit in progress", visit_id=current.id)
+                       "This vehicle already has a visit in progress", visit_id=current)
     now = clock.now()
-    visit = Visit(inspection_serial=sequences.new_inspection_serial(session, clock), attempt=1,
-                  vehicle=vehicle, category=category, state=state, state_changed_at=now,
-                  created_at=now, arrived_at=arrived_at, special_needs=special_needs)
-    session.add(visit)
-    session.flush()
+    visit = insert_row(session, Visit(
+        inspection_serial=sequences.new_inspection_serial(session, clock), attempt=1,
+        vehicle_id=vehicle.id, category=category, state=state, state_changed_at=now,
+        created_at=now, arrived_at=arrived_at, special_needs=special_needs))
     _record(session, clock, actor, visit, None, state, reason)
     return visit
 
@@ -100,9 +101,9 @@ def history(session: Session, visit: Visit) -> list[VisitTransition]:
 def _record(session: Session, clock: Clock, actor: Actor, visit: Visit,
             src: VisitState | None, dst: VisitState, reason: str | None) -> None:
     at = clock.now()
-    session.add(VisitTransition(visit_id=visit.id, from_state=src, to_state=dst, at=at,
-                                actor_kind=actor.kind, actor_id=actor.id, actor_name=actor.name,
-                                reason=reason))
+    insert_row(session, VisitTransition(visit_id=visit.id, from_state=src, to_state=dst, at=at,
+                                        actor_kind=actor.kind, actor_id=actor.id,
+                                        actor_name=actor.name, reason=reason))
     signals.send_after_commit(
         session, signals.visit_state_changed, visit_id=visit.id,
         serial=visit.inspection_serial, attempt=visit.attempt,

@@ -142,3 +142,11 @@ def test_a_savepoint_does_not_drop_the_cache_before_the_commit(db, clock):
             settings.put(s, clock, Actor.system("t"), "station.name", "保存点")
         assert _name(db) != "保存点"  # not committed: a reader keeps the old name
     assert _name(db) == "保存点"
+
+
+def test_a_row_stored_by_insert_row_also_drops_the_cache(db, clock):
+    _name(db)
+    with db.write() as s:
+        station_db.insert_row(s, StationSetting(key="station.name", value="逐行插入",
+                                                updated_at=clock.now()))
+    assert _name(db) == "逐行插入"

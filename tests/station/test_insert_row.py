@@ -1,0 +1,100 @@
+"""``station.db.insert_row``: a new row stored with one statement and kept as a persistent
+object of the session, as ``session.add`` and a flush would leave it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from station.db import insert_row
+from station.models import (
+    AuditEntry,
+    PrintState,
+    Ticket,
+    TicketCategory,
+    Vehicle,
+    Visit,
+    VisitCategory,
+)
+from station.models.ticket import CallState
+from station.services import visits
+from station.services.actors import Actor
+
+
+def _statements(db):
+    seen: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def _vehicle(s, clock, plate="浙A12345") -> Vehicle:
+    return insert_row(s, Vehicle(plate_type="02", plate=plate, created_at=clock.now(),
+                                 updated_at=clock.now()))
+
+
+def test_the_row_comes_back_with_its_id_and_defaults_in_one_statement(db, clock):
+    with db.write() as s:
+        vehicle = _vehicle(s, clock)
+        visit = visits.open_visit(s, clock, Actor.system("t"), vehicle, category=VisitCategory.WALK_IN,
+                                  arrived_at=clock.now())
+        seen = _statements(db)
+        ticket = insert_row(s, Ticket(visit_id=visit.id, day=clock.today(),
+                                      category=TicketCategory.WALK_IN, number=1, label="B001",
+                                      progress_token="t" * 24, issued_at=clock.now(),
+                                      print_state=PrintState.PENDING))
+        assert [q.split()[0] for q in seen] == ["INSERT"]
+        # persistent, every column loaded (defaults included): reading costs no statement
+        assert ticket in s and not s.new and not s.dirty
+        assert ticket.id is not None
+        assert (ticket.print_attempts, ticket.call_state, ticket.requeued_at) == (0, CallState.WAITING, None)
+        assert len(seen) == 1
+        assert s.get(Ticket, ticket.id) is ticket  # the identity map holds it
+        assert visit.vehicle is vehicle  # a foreign key by id finds the object in the session
+        ticket.print_attempts = 2  # a later change is flushed as an update
+    with db.read() as s:
+        assert s.get(Ticket, ticket.id).print_attempts == 2
+
+
+def test_a_rolled_back_transaction_keeps_nothing(db, clock):
+    with pytest.raises(RuntimeError), db.write() as s:
+        _vehicle(s, clock)
+        raise RuntimeError("undo")
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Vehicle)) == 0
+
+
+def test_a_relationship_or_an_object_of_a_session_is_refused(db, clock):
+    with db.write() as s:
+        vehicle = _vehicle(s, clock)
+        with pytest.raises(ValueError, match="foreign keys by id"):
+            insert_row(s, Visit(inspection_serial="1", attempt=1, vehicle=vehicle,
+                                category=VisitCategory.WALK_IN, state="checked_in",
+                                state_changed_at=clock.now(), created_at=clock.now()))
+        with pytest.raises(ValueError, match="already stored"):
+            insert_row(s, vehicle)
+        entry = AuditEntry(at=clock.now(), actor_kind="system", actor_name="t", action="x")
+        s.add(entry)
+        with pytest.raises(ValueError, match="already stored"):
+            insert_row(s, entry)
+        s.expunge(entry)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(Vehicle)) == 1
+
+
+def test_new_objects_it_may_refer_to_are_stored_first(db, clock):
+    with db.write() as s:
+        s.add(Vehicle(id=777, plate_type="02", plate="浙A54321", created_at=clock.now(),
+                      updated_at=clock.now()))  # pending: stored before the visit refers to it
+        visit = insert_row(s, Visit(inspection_serial="1", attempt=1, vehicle_id=777,
+                                    category=VisitCategory.WALK_IN, state="checked_in",
+                                    state_changed_at=clock.now(), created_at=clock.now()))
+        other = Vehicle(plate_type="02", plate="浙A54322", created_at=clock.now(),
+                        updated_at=clock.now())
+        s.add(other)
+        insert_row(s, AuditEntry(at=clock.now(), actor_kind="system", actor_name="t",
+                                 action="x", entity_type="visits", entity_id=str(visit.id)))
+        assert other in s.new  # the audit log refers to no table: nothing was flushed for it
+    with db.read() as s:
+        assert s.get(Visit, visit.id).vehicle.plate == "浙A54321"
+        assert s.scalar(sa.select(sa.func.count()).select_from(Vehicle)) == 2
