@@ -45,10 +45,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def station_server(backend: str, *, env: dict[str, str] | None = None,
-                   prepare: Callable[[Database, SystemClock], object] | None = None) -> Iterator[Server]:
-    """Yield a running server on ``backend`` ("sqlite" or "postgresql"); ``prepare`` runs on
-    the seeded database before the server starts."""
+def demo_database(backend: str) -> Iterator[tuple[str, str, Database, SystemClock, demo.DemoStation]]:
+    """Yield (a temporary folder, the database URL, the database, a clock, the demo station)
+    for a fresh database on ``backend`` ("sqlite": a file in the folder; "postgresql": a schema
+    of its own), migrated and seeded as the demo station; dropped afterwards."""
     with tempfile.TemporaryDirectory(prefix="station-bench-") as tmp:
         schema = None
         if backend == "postgresql":
@@ -59,10 +59,28 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
             url = f"{PG_URL}?options=-csearch_path%3D{schema}"
         else:
             url = f"sqlite:///{Path(tmp) / 'station.db'}"
-        migrate.upgrade(url)
-        db, clock = Database(url), SystemClock()
-        with db.write() as s:
-            seeded = demo.seed(s, clock)
+        try:
+            migrate.upgrade(url)
+            db, clock = Database(url), SystemClock()
+            try:
+                with db.write() as s:
+                    seeded = demo.seed(s, clock)
+                yield tmp, url, db, clock, seeded
+            finally:
+                db.dispose()
+        finally:
+            if schema:
+                with admin.begin() as c:
+                    c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
+@contextmanager
+def station_server(backend: str, *, env: dict[str, str] | None = None,
+                   prepare: Callable[[Database, SystemClock], object] | None = None) -> Iterator[Server]:
+    """Yield a running server on ``backend`` ("sqlite" or "postgresql"); ``prepare`` runs on
+    the seeded database before the server starts."""
+    with demo_database(backend) as (tmp, url, db, clock, seeded):
         if prepare is not None:
             prepare(db, clock)
         port = free_port()
@@ -84,11 +102,6 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
-            db.dispose()
-            if schema:
-                with admin.begin() as c:
-                    c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
 
 
 def _wait_until_up(base: str, process: subprocess.Popen, log: Any, timeout: float = 30) -> None:

@@ -19,19 +19,21 @@ import sqlalchemy as sa
 from escpos.printer import Dummy
 
 from drivers.errors import DeviceError
-from drivers.printer import TicketPrinter
+from drivers.printer import TicketPrinter, TicketPrintout
 from drivers.printer.ticket import LF, SELECT_CHINESE_MODE, write_line
 from station import signals
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager, DeviceUnavailable
-from station.errors import NotFound
 from station.models import DeviceKind, HardwareDevice
 from station.models.window import DocumentPrintState, PrintedDocument
 from station.services import queue, settings, tickets
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
+#: pending tickets placed and made into papers together (a burst's; the papers are printed
+#: one after the other, so the last of a batch is placed a little before it is printed)
+PAPERS_AT_ONCE = 8
 
 
 class PrintWorker:
@@ -77,37 +79,57 @@ class PrintWorker:
         """Print every pending ticket of today once; returns how many were printed."""
         with self.db.read() as s:
             pending = tickets.pending(s, self.clock)
-        return sum(self.print_one(ticket_id) for ticket_id in pending)
+        # a burst of check-ins leaves several waiting: their papers are made together (one
+        # reading of the queue places them all), printed one by one, and their outcomes
+        # recorded together (one write transaction, where each took one and the kiosks wait
+        # for theirs)
+        return sum(self._print(pending[start:start + PAPERS_AT_ONCE])
+                   for start in range(0, len(pending), PAPERS_AT_ONCE))
 
     def print_one(self, ticket_id: int) -> bool:
-        with self.db.read() as s:
-            ticket = tickets.get(s, ticket_id)
-            printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
-            # one place, not the whole queue: a newcomer is ordered among a few rows
-            try:
-                place: queue.QueuePlace | None = queue.place_of(s, self.clock, ticket.visit_id)
-            except NotFound:  # called already: print no place
-                place = None
-            paper = tickets.printout(s, self.clock, ticket, self.public_url,
-                                     people_ahead=place.people_ahead if place else 0,
-                                     estimated_wait_min=place.estimated_wait_min if place else 0)
-        error: str | None = None
-        if printer is None:
-            error = "没有配置取号打印机"
-        else:
-            try:
-                handle = self.devices.handle(printer.id)
-                handle.printer.print_ticket(paper)  # type: ignore[attr-defined]
-            except DeviceUnavailable as exc:
-                error = exc.message_zh
-            except DeviceError as exc:
-                error = str(exc)
-                self.devices.report_failure(printer.id, exc)
+        return self._print([ticket_id]) == 1
+
+    def _print(self, ticket_ids: list[int]) -> int:
+        """Print the tickets and record how each went; returns how many were printed."""
+        outcomes = [(ticket_id, paper, self._send(printer_id, paper))
+                    for ticket_id, printer_id, paper in self._papers(ticket_ids)]
         with self.db.write() as s:
-            tickets.record_print(s, self.clock, ticket_id, printed=error is None, error=error)
-        if error:
-            log.warning("ticket %s not printed: %s", paper.number, error)
-        return error is None
+            for ticket_id, _, error in outcomes:
+                tickets.record_print(s, self.clock, ticket_id, printed=error is None, error=error)
+        for _, paper, error in outcomes:
+            if error:
+                log.warning("ticket %s not printed: %s", paper.number, error)
+        return sum(error is None for _, _, error in outcomes)
+
+    def _papers(self, ticket_ids: list[int]) -> list[tuple[int, int | None, TicketPrintout]]:
+        """What to print for each ticket, and on which printer (the kiosk's)."""
+        with self.db.read() as s:
+            issued = [tickets.get(s, ticket_id) for ticket_id in ticket_ids]
+            # the places of the tickets, not the whole queue: a ticket called already has none
+            places = queue.places_of(s, self.clock, [t.visit_id for t in issued])
+            papers = []
+            for ticket in issued:
+                printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
+                place = places.get(ticket.visit_id)
+                papers.append((ticket.id, printer.id if printer else None, tickets.printout(
+                    s, self.clock, ticket, self.public_url,
+                    people_ahead=place.people_ahead if place else 0,
+                    estimated_wait_min=place.estimated_wait_min if place else 0)))
+        return papers
+
+    def _send(self, printer_id: int | None, paper: TicketPrintout) -> str | None:
+        """Print one paper; None when it printed, else why not."""
+        if printer_id is None:
+            return "没有配置取号打印机"
+        try:
+            handle = self.devices.handle(printer_id)
+            handle.printer.print_ticket(paper)  # type: ignore[attr-defined]
+        except DeviceUnavailable as exc:
+            return exc.message_zh
+        except DeviceError as exc:
+            self.devices.report_failure(printer_id, exc)
+            return str(exc)
+        return None
 
     # -- the single window's papers ----------------------------------------------------------
 

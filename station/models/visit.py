@@ -70,6 +70,13 @@ class VisitTransition(IdMixin, Base):
     """One recorded move of a visit's state: who, when, from, to, why. Append-only."""
 
     __tablename__ = "visit_transitions"
+    __table_args__ = (
+        # the newest moves into and out of a state since a time (a counter's recent services,
+        # read for every ticket's estimated wait): a range of the index, however long the
+        # table (transitions are kept for years)
+        sa.Index("ix_visit_transitions_to_state_at", "to_state", "at"),
+        sa.Index("ix_visit_transitions_from_state_at", "from_state", "at"),
+    )
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     from_state: Mapped[VisitState | None] = mapped_column(str_enum(VisitState))
     to_state: Mapped[VisitState] = mapped_column(str_enum(VisitState))

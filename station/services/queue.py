@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,16 +106,26 @@ def _waiting(session: Session) -> list[sa.Row[Any]]:
     return list(session.execute(_places_query()))
 
 
+#: the newest moves into and out of ``CALLED`` read for the average (enough for its sample)
+SERVICE_MOVES = 4 * SERVICE_SAMPLE
+
+
 @functools.cache
-def _service_statements() -> tuple[sa.Select[Any], sa.Select[tuple[int]]]:
-    """Built once (every place in the queue reads both): the newest moves into and out of
-    ``CALLED`` since a time, and the open counters."""
-    recent = (sa.select(VisitTransition.visit_id, VisitTransition.to_state,
-                        VisitTransition.from_state, VisitTransition.at)
-              .where(VisitTransition.at >= sa.bindparam("since", type_=UTCDateTime()),
-                     sa.or_(VisitTransition.to_state == VisitState.CALLED,
-                            VisitTransition.from_state == VisitState.CALLED))
-              .order_by(VisitTransition.id.desc()).limit(4 * SERVICE_SAMPLE))
+def _service_statements() -> tuple[sa.CompoundSelect, sa.Select[tuple[int]]]:
+    """Built once (every place in the queue reads both): the newest moves into ``CALLED`` and
+    the newest out of it since a time, each a backward range of its index (state, time), and
+    the open counters."""
+    since = sa.bindparam("since", type_=UTCDateTime())
+
+    def newest(state_column: Any) -> sa.Subquery:
+        return (sa.select(VisitTransition.id, VisitTransition.visit_id, VisitTransition.to_state,
+                          VisitTransition.from_state, VisitTransition.at)
+                .where(state_column == VisitState.CALLED, VisitTransition.at >= since)
+                .order_by(VisitTransition.at.desc(), VisitTransition.id.desc())
+                .limit(SERVICE_MOVES).subquery())
+
+    recent = sa.union_all(sa.select(newest(VisitTransition.to_state)),
+                          sa.select(newest(VisitTransition.from_state)))
     counters = sa.select(sa.func.count()).select_from(Counter).where(Counter.state == OpenState.OPEN)
     return recent, counters
 
@@ -123,12 +134,15 @@ def average_service_minutes(session: Session, clock: Clock) -> float:
     """Mean of the last counter services today (call → leaving the counter), else the default.
 
     Reads only the newest moves into and out of ``CALLED`` (enough for ``SERVICE_SAMPLE``
-    services), so the cost stays the same all day long."""
+    services) through their indexes, so the cost stays the same all day long, and from one
+    day to the next however many transitions the station keeps."""
     start, _ = clock.day_bounds(clock.today())
-    rows = session.execute(_service_statements()[0], {"since": start}).all()
+    moves = {row.id: row for row in session.execute(_service_statements()[0], {"since": start})}
+    # a move out of CALLED into CALLED (a recall) came back from both halves: once is enough
+    rows = sorted(moves.values(), key=lambda row: (row.at, row.id))[-SERVICE_MOVES:]
     called_at: dict[int, datetime] = {}
     durations: list[float] = []
-    for visit_id, to_state, from_state, at in reversed(rows):
+    for _, visit_id, to_state, from_state, at in rows:
         if from_state is VisitState.CALLED and visit_id in called_at:
             durations.append((at - called_at.pop(visit_id)).total_seconds() / 60)
         if to_state is VisitState.CALLED:
@@ -208,35 +222,53 @@ def _place_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]
     bound = sa.bindparam("bound", type_=UTCDateTime())
     ahead = (_waiting_query(sa.func.count()).where(_keyed_before(bound))
              .scalar_subquery().correlate(None).label("ahead"))
-    return (_places_query().where(Visit.id == sa.bindparam("visit_id")),
+    return (_places_query().where(Visit.id.in_(sa.bindparam("visit_ids", expanding=True))),
             _waiting_query(*_ORDER_COLUMNS, ahead).where(sa.not_(_keyed_before(bound))),
             _waiting_query(*_ORDER_COLUMNS))
 
 
 def place_of(session: Session, clock: Clock, visit_id: int) -> QueuePlace:
-    """One visit's place in the counter queue (what its ticket and progress page show).
+    """One visit's place in the counter queue (what its ticket and progress page show)."""
+    place = places_of(session, clock, [visit_id]).get(visit_id)
+    if place is None:
+        raise NotFound("not_waiting", "该车辆不在等候队列中",
+                       "This vehicle is not waiting for a counter", visit_id=visit_id)
+    return place
 
-    Everyone keyed before the visit's ``priority.ahead_bound`` is ahead of it whatever the
-    rest of the order, so the database only counts them; the policy orders the visit among
-    the others. For a newcomer those are the few bookings whose slots start later: a kiosk
-    issuing a ticket turns a handful of rows into Python objects, however long the queue."""
+
+def places_of(session: Session, clock: Clock, visit_ids: Collection[int]) -> dict[int, QueuePlace]:
+    """The places of some visits in the counter queue, by visit id; a visit not waiting has
+    none.
+
+    Everyone keyed before the earliest of the visits' ``priority.ahead_bound`` is ahead of
+    each of them whatever the rest of the order, so the database only counts them; the policy
+    orders the visits among the others. For a newcomer those are the few bookings whose slots
+    start later: a kiosk issuing a ticket turns a handful of rows into Python objects, however
+    long the queue. The printer, behind the kiosks in a burst, places the tickets it has to
+    print together: the others are those issued since the first of them, ordered once."""
     now = clock.now()
     config = policy_config(session)
     one, rest, everyone = _place_statements()
-    row = session.execute(one, {"visit_id": visit_id}).one_or_none()
-    position, ahead = None, 0
-    if row is not None:
-        bound = priority.ahead_bound(_entry(row), now, config)
-        if bound is None:  # escalated or green channel: placed among everyone
-            others = session.execute(everyone).all()
-        else:
-            others = session.execute(rest, {"bound": bound}).all()
-            ahead = others[0].ahead if others else 0
-        # (on PostgreSQL each statement sees the newest commits: the visit may have been
-        # called between the two reads, and is then not among the others)
-        position = priority.rank_of([_entry(r) for r in others], visit_id, now, config)
-    if row is None or position is None:
-        raise NotFound("not_waiting", "该车辆不在等候队列中",
-                       "This vehicle is not waiting for a counter", visit_id=visit_id)
-    return _place(row, dataclasses.replace(position, rank=ahead + position.rank), now,
-                  average_service_minutes(session, clock), open_counters(session))
+    rows = session.execute(one, {"visit_ids": list(visit_ids)}).all()
+    if not rows:
+        return {}
+    bounds = [priority.ahead_bound(_entry(row), now, config) for row in rows]
+    ahead = 0
+    if any(bound is None for bound in bounds):  # escalated or green channel: among everyone
+        others = session.execute(everyone).all()
+    else:
+        others = session.execute(rest, {"bound": min(bounds)}).all()  # type: ignore[type-var]
+        ahead = others[0].ahead if others else 0
+    entries = [_entry(r) for r in others]
+    if len(rows) == 1:  # one visit: counted past, not sorted
+        found = priority.rank_of(entries, rows[0].id, now, config)
+        positions = {found.id: found} if found is not None else {}
+    else:
+        positions = {p.id: p for p in priority.order(entries, now, config)}
+    service, counters = average_service_minutes(session, clock), open_counters(session)
+    # (on PostgreSQL each statement sees the newest commits: a visit may have been called
+    # between the reads, and is then not among the others)
+    return {row.id: _place(row, dataclasses.replace(positions[row.id],
+                                                    rank=ahead + positions[row.id].rank),
+                           now, service, counters)
+            for row in rows if row.id in positions}

@@ -137,3 +137,9 @@ def test_each_place_is_its_rank_in_the_whole_order(db, clock):
             assert len(whole) == 8 and skipped.visit_id in {p.visit_id for p in whole}
             for expected in whole:
                 assert queue.place_of(s, clock, expected.visit_id) == expected, now
+            # several at once (the printer's burst): each the same place as alone
+            assert queue.places_of(s, clock, [p.visit_id for p in whole]) == {
+                p.visit_id: p for p in whole}, now
+            some = whole[2::3]
+            assert queue.places_of(s, clock, [p.visit_id for p in some] + [424242]) == {
+                p.visit_id: p for p in some}, now

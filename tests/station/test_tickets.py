@@ -8,6 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from station import printing as printing_module
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
 from station.models import PrintState, Role, Ticket
@@ -84,7 +85,11 @@ def test_printed_ticket_reads_back_from_the_simulator(client, kiosk, db, printin
         assert s.scalar(sa.select(Ticket.print_state)) is PrintState.PRINTED
 
 
-def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, printing):
+@pytest.mark.parametrize("at_once", [8, 2])
+def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, db, printing, monkeypatch,
+                                                          at_once):
+    """Pending tickets are placed and printed a batch at a time, each with its own place."""
+    monkeypatch.setattr(printing_module, "PAPERS_AT_ONCE", at_once)
     worker, simulator = printing
     for plate in ("浙D10001", "浙D10002", "浙D10003"):
         _walk_in(client, kiosk, plate)
@@ -92,6 +97,8 @@ def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, printin
     papers = simulator.wait_for_tickets(3, timeout=10)
     ahead = [next(line.text for line in paper.lines if "前面等候" in line.text) for paper in papers]
     assert [text.split("：")[1].strip() for text in ahead] == ["0 人", "1 人", "2 人"]
+    with db.read() as s:
+        assert list(s.scalars(sa.select(Ticket.print_state))) == [PrintState.PRINTED] * 3
 
 
 def test_paper_out_keeps_the_ticket_and_alerts_staff(app, client, kiosk, db, login, printing):
