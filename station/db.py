@@ -267,6 +267,13 @@ def _insert_returning(table: sa.Table) -> sa.Insert:
     return sa.insert(table).returning(*table.c)
 
 
+@functools.cache
+def _layout(mapper: Any) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ...], frozenset[str]]:
+    """Per model: its table, its column attributes with their columns, its relationships."""
+    columns = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs)
+    return mapper.local_table, columns, frozenset(rel.key for rel in mapper.relationships)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_inserted(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # after the commit's callbacks, or a rollback
@@ -282,20 +289,20 @@ def insert_row(session: Session, obj: T) -> T:
     is refused, since the unit of work would cascade it into a second insert. New objects the
     session holds are flushed first when the row may refer to them."""
     state = sa.inspect(obj)
-    mapper = state.mapper
     if state.key is not None or state.session_id is not None:
         raise ValueError(f"{type(obj).__name__} is already stored or in a session")
-    if any(rel.key in state.dict for rel in mapper.relationships):
+    table, columns, relationships = _layout(state.mapper)
+    given = state.dict
+    if not relationships.isdisjoint(given):
         raise ValueError(f"{type(obj).__name__}: set foreign keys by id, not relationships")
-    table = mapper.local_table
-    values = {prop.columns[0].key: state.dict[prop.key]
-              for prop in mapper.column_attrs if prop.key in state.dict}
     if table.foreign_keys and session.new:
         session.flush()
-    row = session.connection().execute(_insert_returning(table), values).one()._mapping
-    for prop in mapper.column_attrs:
-        setattr(obj, prop.key, row[prop.columns[0]])
-    make_transient_to_detached(obj)  # loaded as from a query: nothing left to flush
+    row = session.connection().execute(
+        _insert_returning(table), {column.key: given[key] for key, column in columns if key in given},
+    ).one()._mapping
+    for key, column in columns:  # as loaded: the row's values, no history
+        given[key] = row[column]
+    make_transient_to_detached(obj)  # persistent once added, nothing left to flush
     session.add(obj)
     session.info.setdefault(INSERTED, set()).add(table.name)
     return obj

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
-from station.db import insert_row
+from station.db import flushed_connection, insert_row
 from station.domain import eligibility, plates, priority
 from station.domain import phone as phones
 from station.domain import vin as vins
@@ -105,15 +105,20 @@ def for_day(session: Session, day: date) -> list[Appointment]:
 
 
 @functools.cache
-def _active_for_plate() -> sa.Select[tuple[Appointment]]:
-    """Built once: every check-in and walk-in asks."""
-    return sa.select(Appointment).where(
+def _active_for_plate(only_id: bool) -> sa.Select[Any]:
+    """Built once: every check-in and walk-in asks (for the booking, or whether there is one)."""
+    return sa.select(Appointment.id if only_id else Appointment).where(
         Appointment.plate_type == sa.bindparam("plate_type"),
         Appointment.plate == sa.bindparam("plate"), Appointment.status == AppointmentStatus.ACTIVE)
 
 
 def active_for_plate(session: Session, plate_type: str, plate: str) -> Appointment | None:
-    return session.scalar(_active_for_plate(), {"plate_type": plate_type, "plate": plate})
+    return session.scalar(_active_for_plate(False), {"plate_type": plate_type, "plate": plate})
+
+
+def has_active_booking(session: Session, plate_type: str, plate: str) -> bool:
+    return flushed_connection(session).scalar(
+        _active_for_plate(True), {"plate_type": plate_type, "plate": plate}) is not None
 
 
 def phone_block(session: Session, clock: Clock, phone: str) -> PhoneBlock | None:
@@ -240,7 +245,7 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest) -> A
     slot = _check_day_and_slot(session, clock, req.day, req.starts_at, vehicle_class)
     if session.get_bind().dialect.name == "postgresql":  # serialise bookings of one phone
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(phone))))
-    if active_for_plate(session, req.plate_type, plate) is not None:
+    if has_active_booking(session, req.plate_type, plate):
         raise Conflict("plate_has_booking", "该号牌已有一个有效预约，请先取消或改约",
                        "This plate already has an active booking; cancel or change it first")
     _check_phone(session, clock, phone, req.day)
@@ -393,7 +398,7 @@ def walk_in(session: Session, clock: Clock, actor: Actor, *, plate_type: str, pl
             phone: str | None = None, special_needs: bool = False) -> CheckIn:
     """A vehicle without a booking: recorded as an on-site booking (现场预约) and checked in."""
     plate = plates.validate_plate(plate_type, plate)
-    if active_for_plate(session, plate_type, plate) is not None:
+    if has_active_booking(session, plate_type, plate):
         raise Conflict("plate_has_booking", "该号牌有预约，请用预约号签到",
                        "This plate has a booking: check in with its code")
     phone = phones.validate_phone(phone) if phone else ""
