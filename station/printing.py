@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ POLL_SECONDS = 1.0
 #: pending tickets placed and made into papers together (a burst's; the papers are printed
 #: one after the other, so the last of a batch is placed a little before it is printed)
 PAPERS_AT_ONCE = 8
+#: how long printed tickets may wait to have their outcome recorded with the next ones
+RECORD_WITHIN_S = 0.2
 
 
 class PrintWorker:
@@ -80,9 +83,7 @@ class PrintWorker:
         with self.db.read() as s:
             pending = tickets.pending(s, self.clock)
         # a burst of check-ins leaves several waiting: their papers are made together (one
-        # reading of the queue places them all), printed one by one, and their outcomes
-        # recorded together (one write transaction, where each took one and the kiosks wait
-        # for theirs)
+        # reading of the queue places them all) and printed one by one
         return sum(self._print(pending[start:start + PAPERS_AT_ONCE])
                    for start in range(0, len(pending), PAPERS_AT_ONCE))
 
@@ -90,16 +91,28 @@ class PrintWorker:
         return self._print([ticket_id]) == 1
 
     def _print(self, ticket_ids: list[int]) -> int:
-        """Print the tickets and record how each went; returns how many were printed."""
-        outcomes = [(ticket_id, paper, self._send(printer_id, paper))
-                    for ticket_id, printer_id, paper in self._papers(ticket_ids)]
-        with self.db.write() as s:
-            for ticket_id, _, error in outcomes:
-                tickets.record_print(s, self.clock, ticket_id, printed=error is None, error=error)
-        for _, paper, error in outcomes:
+        """Print the tickets and record how each went; returns how many were printed.
+
+        Outcomes printed within ``RECORD_WITHIN_S`` of the last recording are recorded together
+        (one write transaction, where each took one and the kiosks' check-ins queued behind
+        them); a failure, or a printer slow enough, is recorded at once, so that the kiosk and
+        the staff screens learn of it without waiting for the rest of the batch."""
+        printed, outcomes = 0, []
+        last = time.monotonic()
+        papers = self._papers(ticket_ids)
+        for n, (ticket_id, printer_id, paper) in enumerate(papers, start=1):
+            error = self._send(printer_id, paper)
+            outcomes.append((ticket_id, error))
+            printed += error is None
             if error:
                 log.warning("ticket %s not printed: %s", paper.number, error)
-        return sum(error is None for _, _, error in outcomes)
+            if error or n == len(papers) or time.monotonic() - last >= RECORD_WITHIN_S:
+                with self.db.write() as s:
+                    for done_id, done_error in outcomes:
+                        tickets.record_print(s, self.clock, done_id, printed=done_error is None,
+                                             error=done_error)
+                outcomes, last = [], time.monotonic()
+        return printed
 
     def _papers(self, ticket_ids: list[int]) -> list[tuple[int, int | None, TicketPrintout]]:
         """What to print for each ticket, and on which printer (the kiosk's)."""

@@ -101,6 +101,38 @@ def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, db, pri
         assert list(s.scalars(sa.select(Ticket.print_state))) == [PrintState.PRINTED] * 3
 
 
+@pytest.mark.parametrize(("within_s", "failing"), [(3600, None), (0, None), (3600, 0)])
+def test_outcomes_wait_for_the_next_ones_only_briefly(client, kiosk, db, printing, monkeypatch,
+                                                      within_s, failing):
+    """A batch's outcomes are recorded together when they come quickly; a slow printer's, or
+    a failure, at once (the kiosk and the staff screens wait for them)."""
+    monkeypatch.setattr(printing_module, "RECORD_WITHIN_S", within_s)
+    worker, _ = printing
+    issued = [_walk_in(client, kiosk, plate)["ticket_id"] for plate in ("浙D20001", "浙D20002", "浙D20003")]
+    seen: list[list[PrintState]] = []
+    send = worker._send
+
+    def watched(printer_id, paper):
+        with db.read() as s:  # what is recorded when the next paper goes out
+            seen.append([s.get(Ticket, ticket_id).print_state for ticket_id in issued])
+        if len(seen) - 1 == failing:
+            return "缺纸"
+        return send(printer_id, paper)
+
+    monkeypatch.setattr(worker, "_send", watched)
+    assert worker.print_pending() == (3 if failing is None else 2)
+    P, F, D = PrintState.PENDING, PrintState.FAILED, PrintState.PRINTED
+    if within_s and failing is None:
+        assert seen[2] == [P, P, P]  # quick: all three recorded at the end, together
+    elif within_s:
+        assert seen[1] == [F, P, P] and seen[2] == [F, P, P]  # the failure at once
+    else:
+        assert seen[1] == [D, P, P] and seen[2] == [D, D, P]  # slow: each at once
+    with db.read() as s:
+        assert [s.get(Ticket, t).print_state for t in issued] == (
+            [D, D, D] if failing is None else [F, D, D])
+
+
 def test_paper_out_keeps_the_ticket_and_alerts_staff(app, client, kiosk, db, login, printing):
     worker, simulator = printing
     login(Role.COUNTER)
