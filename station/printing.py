@@ -122,12 +122,11 @@ class PrintWorker:
             places = queue.places_of(s, self.clock, [t.visit_id for t in issued])
             papers = []
             for ticket in issued:
-                printer = tickets.printer_for_kiosk(s, ticket.kiosk_id)
                 place = places.get(ticket.visit_id)
-                papers.append((ticket.id, printer.id if printer else None, tickets.printout(
-                    s, self.clock, ticket, self.public_url,
-                    people_ahead=place.people_ahead if place else 0,
-                    estimated_wait_min=place.estimated_wait_min if place else 0)))
+                paper = tickets.printout(s, self.clock, ticket, self.public_url,
+                                         people_ahead=place.people_ahead if place else 0,
+                                         estimated_wait_min=place.estimated_wait_min if place else 0)
+                papers.append((ticket.id, tickets.kiosk_printer_id(s, ticket.kiosk_id), paper))
         return papers
 
     def _send(self, printer_id: int | None, paper: TicketPrintout) -> str | None:

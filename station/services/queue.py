@@ -253,11 +253,12 @@ def places_of(session: Session, clock: Clock, visit_ids: Collection[int]) -> dic
     if not rows:
         return {}
     bounds = [priority.ahead_bound(_entry(row), now, config) for row in rows]
+    known = [bound for bound in bounds if bound is not None]
     ahead = 0
-    if any(bound is None for bound in bounds):  # escalated or green channel: among everyone
+    if len(known) < len(bounds):  # escalated or green channel: among everyone
         others = session.execute(everyone).all()
     else:
-        others = session.execute(rest, {"bound": min(bounds)}).all()  # type: ignore[type-var]
+        others = session.execute(rest, {"bound": min(known)}).all()
         ahead = others[0].ahead if others else 0
     entries = [_entry(r) for r in others]
     if len(rows) == 1:  # one visit: counted past, not sorted

@@ -44,15 +44,11 @@ def _statements() -> tuple[sa.Select[tuple[int]], sa.Select[tuple[int]]]:
     return printer, sa.select(Ticket.id).where(Ticket.visit_id == sa.bindparam("visit_id"))
 
 
-def _printer_id(session: Session, kiosk_id: int | None) -> int | None:
+def kiosk_printer_id(session: Session, kiosk_id: int | None) -> int | None:
+    """The id of the kiosk's enabled ticket printer, if it has one."""
     if kiosk_id is None:
         return None
     return flushed_connection(session).scalar(_statements()[0], {"kiosk_id": kiosk_id})
-
-
-def printer_for_kiosk(session: Session, kiosk_id: int | None) -> HardwareDevice | None:
-    printer_id = _printer_id(session, kiosk_id)
-    return None if printer_id is None else session.get(HardwareDevice, printer_id)
 
 
 def issue(session: Session, clock: Clock, actor: Actor, visit: Visit, category: TicketCategory | str,
@@ -64,7 +60,7 @@ def issue(session: Session, clock: Clock, actor: Actor, visit: Visit, category: 
     day = clock.today()
     prefix = str(settings.get(session, f"tickets.prefix.{category.value}"))
     number = sequences.next_value(session, f"ticket:{prefix}", day)
-    printer_id = _printer_id(session, kiosk_id)
+    printer_id = kiosk_printer_id(session, kiosk_id)
     ticket = insert_row(session, Ticket(
         visit_id=visit.id, day=day, category=category, number=number, label=f"{prefix}{number:03d}",
         progress_token=secrets.token_urlsafe(18), issued_at=clock.now(), kiosk_id=kiosk_id,
@@ -108,7 +104,7 @@ def for_day(session: Session, clock: Clock, day: object = None) -> list[Ticket]:
 
 def reprint(session: Session, clock: Clock, actor: Actor, ticket: Ticket) -> Ticket:
     """Print again (a printer that was out of paper, or an owner who lost the paper)."""
-    if printer_for_kiosk(session, ticket.kiosk_id) is None:
+    if kiosk_printer_id(session, ticket.kiosk_id) is None:
         raise Conflict("no_printer", "该号码没有可用的取号打印机", "No ticket printer for this ticket")
     ticket.print_state, ticket.print_error = PrintState.PENDING, None
     audit.record(session, clock, actor, "ticket.reprint", entity=ticket, label=ticket.label)
