@@ -11,6 +11,7 @@ A call is said as 「请A012号到3号窗口办理」: the text is built here on
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
+from station.db import flushed_connection
 from station.domain import priority
 from station.domain.journey import WAITING_FOR_COUNTER, VisitState
 from station.domain.masking import mask_plate
@@ -32,6 +34,7 @@ from station.models import (
     VisitCategory,
     VisitTransition,
 )
+from station.models.base import UTCDateTime
 
 from . import audit, queue, settings, tickets, visits
 from .actors import Actor
@@ -57,10 +60,11 @@ def current(session: Session, counter: Counter) -> Ticket | None:
 def _require_free(session: Session, counter: Counter) -> None:
     if counter.state is not OpenState.OPEN:
         raise Conflict("counter_closed", f"{counter.name}未开放", f"{counter.name} is not open")
-    busy = current(session, counter)
+    busy = flushed_connection(session).scalar(sa.select(Ticket.label).where(
+        Ticket.counter_id == counter.id, Ticket.call_state == CallState.CALLED))
     if busy is not None:
-        raise Conflict("counter_busy", f"请先办结、过号或挂起当前号码{busy.label}",
-                       f"Finish, skip or park {busy.label} first", ticket=busy.label)
+        raise Conflict("counter_busy", f"请先办结、过号或挂起当前号码{busy}",
+                       f"Finish, skip or park {busy} first", ticket=busy)
 
 
 def _take(session: Session, ticket_id: int) -> Ticket | None:
@@ -96,58 +100,64 @@ def _call(session: Session, clock: Clock, actor: Actor, ticket: Ticket, counter:
 CANDIDATES_PER_RULE = 16
 
 
-def _late_expr(session: Session, late_min: int) -> sa.ColumnElement[bool]:
-    """``arrived_at > slot_start + late_min`` in the database's own date arithmetic."""
-    if session.get_bind().dialect.name == "postgresql":
-        return (sa.func.extract("epoch", Visit.arrived_at - Appointment.slot_start)
-                > late_min * 60)
-    return (sa.func.julianday(Visit.arrived_at) - sa.func.julianday(Appointment.slot_start)
-            > late_min / 1440)
+def _late_expr(dialect: str, bound: sa.BindParameter[float]) -> sa.ColumnElement[bool]:
+    """``arrived_at > slot_start + late_min`` in the database's own date arithmetic; ``bound``
+    is ``late_min`` in the unit :func:`_late_bound` gives for the dialect."""
+    if dialect == "postgresql":
+        return sa.func.extract("epoch", Visit.arrived_at - Appointment.slot_start) > bound
+    return sa.func.julianday(Visit.arrived_at) - sa.func.julianday(Appointment.slot_start) > bound
 
 
-def _candidates(session: Session, clock: Clock) -> list[tuple[priority.Position, int]]:
-    """The callable tickets that can come first, in the policy's order, with their ticket ids.
+def _late_bound(dialect: str, late_min: int) -> float:
+    return late_min * 60 if dialect == "postgresql" else late_min / 1440
 
-    The whole queue (thousands of rows on a busy day) is not read for a call. Whoever comes
-    first under ``station.domain.priority`` is the first row of one of five small queries:
-    earliest (re)queue time (escalation and walk-in order), green channel, on-time or early
-    bookings by slot, retests by arrival, and the rest by arrival. The policy then orders this
-    short list; its first entries are the queue's first entries.
-    """
-    now = clock.now()
-    config = queue.policy_config(session)
+
+@functools.cache
+def _candidate_statement(dialect: str) -> sa.CompoundSelect:
+    """One statement for the five candidate lists of ``_candidates``, built once per dialect
+    (building it cost more than running it); ``now`` and ``late`` are its parameters."""
+    now = sa.bindparam("now", type_=UTCDateTime())
     effective = sa.func.coalesce(Ticket.requeued_at, Visit.arrived_at)
-    base = (sa.select(Visit.id).join(Ticket, Ticket.visit_id == Visit.id)
+    base = (sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs,
+                      Appointment.slot_start, Ticket.id.label("ticket_id"), Ticket.requeued_at)
+            .join(Ticket, Ticket.visit_id == Visit.id)
             .outerjoin(Appointment, Appointment.visit_id == Visit.id)
             .where(Visit.state.in_(WAITING_FOR_COUNTER), Visit.arrived_at.is_not(None),
                    Ticket.call_state == CallState.WAITING,
                    sa.or_(Ticket.hold_until.is_(None), Ticket.hold_until <= now))
             .limit(CANDIDATES_PER_RULE))
-    late = _late_expr(session, config.late_min)
+    late = _late_expr(dialect, sa.bindparam("late", type_=sa.Float()))
     on_time_booking = sa.and_(Visit.category == VisitCategory.BOOKED, Ticket.requeued_at.is_(None),
                               Appointment.slot_start.is_not(None), sa.not_(late))
     fresh_retest = sa.and_(Visit.category == VisitCategory.RETEST, Ticket.requeued_at.is_(None))
-    queries = [
+    lists = [
         base.order_by(effective, Visit.id),
         base.where(Visit.special_needs.is_(True)).order_by(effective, Visit.id),
         base.where(on_time_booking).order_by(Appointment.slot_start, Visit.id),
         base.where(fresh_retest).order_by(Visit.arrived_at, Visit.id),
         base.where(sa.not_(on_time_booking), sa.not_(fresh_retest)).order_by(effective, Visit.id),
     ]
-    ids: set[int] = set()
-    for query in queries:
-        ids.update(session.scalars(query))
-    if not ids:
-        return []
-    rows = session.execute(
-        sa.select(Visit.id, Visit.category, Visit.arrived_at, Visit.special_needs,
-                  Appointment.slot_start, Ticket.id.label("ticket_id"), Ticket.requeued_at)
-        .join(Ticket, Ticket.visit_id == Visit.id)
-        .outerjoin(Appointment, Appointment.visit_id == Visit.id)
-        .where(Visit.id.in_(ids))).all()
-    tickets_of = {row.id: row.ticket_id for row in rows}
-    return [(p, tickets_of[p.id]) for p in priority.order([queue._entry(r) for r in rows], now,
-                                                           config)]
+    # each list's ORDER BY and LIMIT stay inside its own subquery
+    return sa.union_all(*(sa.select(*one.subquery().c) for one in lists))
+
+
+def _candidates(session: Session, clock: Clock) -> list[tuple[priority.Position, int]]:
+    """The callable tickets that can come first, in the policy's order, with their ticket ids.
+
+    The whole queue (thousands of rows on a busy day) is not read for a call. Whoever comes
+    first under ``station.domain.priority`` is the first row of one of five short lists, read
+    in one statement: earliest (re)queue time (escalation and walk-in order), green channel,
+    on-time or early bookings by slot, retests by arrival, and the rest by arrival. The policy
+    then orders these few rows; its first entries are the queue's first entries.
+    """
+    now = clock.now()
+    config = queue.policy_config(session)
+    dialect = session.get_bind().dialect.name
+    rows = {row.id: row for row in flushed_connection(session).execute(
+        _candidate_statement(dialect), {"now": now, "late": _late_bound(dialect, config.late_min)})}
+    tickets_of = {row.id: row.ticket_id for row in rows.values()}
+    return [(p, tickets_of[p.id]) for p in priority.order([queue._entry(r) for r in rows.values()],
+                                                           now, config)]
 
 
 def call_next(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Ticket | None:
