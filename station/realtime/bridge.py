@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #: the derived wait figures are sent at most this often, off the request's path: every
 #: change's own event goes out at once, the recomputed waits follow within this delay
 WAITS_DELAY_S = 0.5
+#: and take at most this share of the process's time (a long queue takes long to order)
+WAITS_MAX_SHARE = 0.1
 
 
 def _publish_waits(hub: RealtimeHub, db: Any, clock: Any, namespace: str,
@@ -46,7 +48,7 @@ def connect_signals(app: Flask, hub: RealtimeHub) -> None:
     from . import LOBBY, PROGRESS, STAFF
 
     waits = Coalescer(lambda parts: _publish_waits(hub, db, clock, LOBBY, parts), interval=WAITS_DELAY_S,
-                      delay=WAITS_DELAY_S, name="lobby-waits")
+                      delay=WAITS_DELAY_S, max_share=WAITS_MAX_SHARE, name="lobby-waits")
     app.extensions["station.realtime.waits"] = waits
     publish_waits = waits.request
 

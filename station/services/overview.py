@@ -134,14 +134,12 @@ CATEGORY_LABELS = {"booked": ("预约", "Booked"), "walk_in": ("现场", "Walk-i
 def waiting_by_category(session: Session, clock: Clock) -> list[dict[str, Any]]:
     """The counter queue per category (public: ticket numbers only) with the wait a newcomer
     of that category can expect."""
-    places = queue.counter_queue(session, clock)
-    out = []
-    for code, (zh, en) in CATEGORY_LABELS.items():
-        mine = [p for p in places if p.category == code]
-        out.append({"category": code, "label": zh, "label_en": en, "count": len(mine),
-                    "tickets": [p.ticket for p in mine if p.ticket][:8],
-                    "estimated_wait_min": mine[-1].estimated_wait_min if mine else 0})
-    return out
+    waiting = queue.waiting_per_category(session, clock, tickets=8)
+    none = queue.CategoryWaiting(0, [], 0)
+    return [{"category": code, "label": zh, "label_en": en, "count": mine.count,
+             "tickets": mine.tickets, "estimated_wait_min": mine.estimated_wait_min}
+            for code, (zh, en) in CATEGORY_LABELS.items()
+            for mine in [waiting.get(code, none)]]
 
 
 #: the parts of the public wait figures: the counter queue per category, every lane's queue

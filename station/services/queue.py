@@ -195,6 +195,36 @@ def _place(row: sa.Row[Any], position: priority.Position, now: datetime, service
         reason_en=position.reason_en)
 
 
+@dataclass(frozen=True)
+class CategoryWaiting:
+    """Who waits in one visit category (booked, walk-in, retest)."""
+    count: int
+    #: the first ticket numbers, in the order they will be called
+    tickets: list[str]
+    #: of the last in line: what a newcomer of the category can expect
+    estimated_wait_min: int
+
+
+def waiting_per_category(session: Session, clock: Clock, *, tickets: int) -> dict[str, CategoryWaiting]:
+    """The counter queue per visit category (only the categories someone waits in), as
+    ``counter_queue`` would give it, without building everyone's place (the lobby's waits
+    read it after every change)."""
+    by_id, positions, service, counters = _ordered(session, clock)
+    count: dict[str, int] = {}
+    labels: dict[str, list[str]] = {}
+    last_ahead: dict[str, int] = {}
+    for position in positions:
+        row = by_id[position.id]
+        code = row.category.value
+        count[code] = count.get(code, 0) + 1
+        mine = labels.setdefault(code, [])
+        if row.label and len(mine) < tickets:
+            mine.append(row.label)
+        last_ahead[code] = position.rank - 1
+    return {code: CategoryWaiting(n, labels[code], estimate_wait_min(last_ahead[code], service, counters))
+            for code, n in count.items()}
+
+
 def counter_queue(session: Session, clock: Clock) -> list[QueuePlace]:
     """Everyone waiting for a counter, in the order they will be called."""
     now = clock.now()

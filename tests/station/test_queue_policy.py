@@ -106,10 +106,9 @@ def _at(clock, hhmm: str) -> None:
     clock.set(datetime.combine(DAY, time(hours, minutes), clock.tz))
 
 
-def test_each_place_is_its_rank_in_the_whole_order(db, clock):
-    """``place_of`` counts those surely ahead and orders only the rest: every waiting visit's
-    place equals its rank when the whole queue is ordered — bookings keyed by a later slot,
-    late bookings, the green channel, a skipped ticket and escalated walk-ins included."""
+def _mixed_queue(db, clock):
+    """Eight waiting at 09:40: bookings keyed by a later slot, a late booking, the green
+    channel and a skipped ticket among walk-ins; returns the skipped ticket."""
     from station.models import Counter, OpenState
     from station.services import calling
 
@@ -130,6 +129,14 @@ def test_each_place_is_its_rank_in_the_whole_order(db, clock):
         calling.skip(s, clock, actor, counter)
     _arrive(db, clock, "09:30", plate="浙B20002", special_needs=True)
     _arrive(db, clock, "09:40", plate="浙B20005")
+    return skipped
+
+
+def test_each_place_is_its_rank_in_the_whole_order(db, clock):
+    """``place_of`` counts those surely ahead and orders only the rest: every waiting visit's
+    place equals its rank when the whole queue is ordered — bookings keyed by a later slot,
+    late bookings, the green channel, a skipped ticket and escalated walk-ins included."""
+    skipped = _mixed_queue(db, clock)
     for now in ("09:41", "10:01", "10:15", "10:45"):  # walk-ins escalate as the hour passes
         _at(clock, now)
         with db.read() as s:
@@ -143,3 +150,21 @@ def test_each_place_is_its_rank_in_the_whole_order(db, clock):
             some = whole[2::3]
             assert queue.places_of(s, clock, [p.visit_id for p in some] + [424242]) == {
                 p.visit_id: p for p in some}, now
+
+
+def test_the_lobbys_figures_per_category_are_those_of_the_whole_queue(db, clock):
+    """``waiting_per_category`` (the lobby's waits) gives what ``counter_queue`` gives per
+    category: how many, the first numbers in call order, the last one's estimated wait."""
+    _mixed_queue(db, clock)
+    for now in ("09:41", "10:15", "10:45"):
+        _at(clock, now)
+        with db.read() as s:
+            whole = queue.counter_queue(s, clock)
+            per_category = queue.waiting_per_category(s, clock, tickets=2)
+        expected = {}
+        for code in {p.category for p in whole}:
+            mine = [p for p in whole if p.category == code]
+            expected[code] = queue.CategoryWaiting(
+                len(mine), [p.ticket for p in mine if p.ticket][:2], mine[-1].estimated_wait_min)
+        assert per_category == expected, now
+        assert len(expected) >= 2 and any(c.count > 2 for c in expected.values())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from station.realtime.coalesce import Coalescer
 
 
@@ -114,3 +116,38 @@ def test_requests_while_a_run_waits_do_not_wake_its_thread():
     assert c.drain(5)
     assert seen == [frozenset({"lanes", "queues"})]
     c.stop()
+
+
+def test_a_long_run_pauses_the_next_one_to_keep_its_share_of_the_time():
+    """With ``max_share`` the pause after a run grows with the run: work taking 0.1 s at a
+    share of a quarter starts again no sooner than 0.3 s after it ended, whatever the
+    interval; quick work keeps to the interval."""
+    spans: list[tuple[float, float]] = []
+    took = [0.1]
+
+    def work(_parts) -> None:
+        start = time.monotonic()
+        time.sleep(took[0])
+        spans.append((start, time.monotonic()))
+
+    c = Coalescer(work, interval=0.05, max_share=0.25, name="test")
+    for _ in range(2):
+        c.request()
+        time.sleep(0.01)  # the second request comes while the first run works
+    assert c.drain(5)
+    assert len(spans) == 2
+    assert spans[1][0] - spans[0][1] >= 0.3 - 0.01
+    took[0] = 0.0
+    c.request()
+    assert c.drain(5)
+    quick_end = spans[-1][1]
+    c.request()
+    assert c.drain(5)
+    assert 0.05 - 0.01 <= spans[-1][0] - quick_end < 0.25, "a quick run keeps to the interval"
+    c.stop()
+
+
+def test_max_share_must_be_a_share():
+    for wrong in (0, -0.5, 1.5):
+        with pytest.raises(ValueError):
+            Coalescer(lambda _parts: None, interval=0.0, max_share=wrong, name="test")
