@@ -2,8 +2,9 @@
 papers (receipts, reports, retest notices) on the counter's printer, after commit.
 
 It runs in the runtime process (the one holding the devices). It wakes when a ticket is
-issued in this process, and every ``POLL_SECONDS`` otherwise, so tickets issued by another
-web process — or left pending by a crash — are printed too. A printer failure never touches
+issued or a paper queued in this process (not on every change of the station: a call or a car
+moving prints nothing), and every ``POLL_SECONDS`` otherwise, so papers queued by another web
+process — or left pending by a crash — are printed too. A printer failure never touches
 the ticket's existence: the ticket is marked ``failed`` with the printer's reason, the device
 goes to ``retrying``, staff screens raise an alert, and a reprint is one call away.
 """
@@ -48,15 +49,13 @@ class PrintWorker:
 
     def start(self) -> PrintWorker:
         signals.ticket_changed.connect(self._on_ticket, sender=self.db)
-        signals.payment_changed.connect(self._on_payment, sender=self.db)
-        signals.visit_state_changed.connect(self._on_payment, sender=self.db)
+        signals.document_queued.connect(self._on_document, sender=self.db)
         self._thread.start()
         return self
 
     def stop(self) -> None:
         signals.ticket_changed.disconnect(self._on_ticket, sender=self.db)
-        signals.payment_changed.disconnect(self._on_payment, sender=self.db)
-        signals.visit_state_changed.disconnect(self._on_payment, sender=self.db)
+        signals.document_queued.disconnect(self._on_document, sender=self.db)
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
@@ -65,8 +64,8 @@ class PrintWorker:
         if payload.get("print_state") == "pending":
             self._wake.set()
 
-    def _on_payment(self, _sender: Any, **_payload: Any) -> None:
-        self._wake.set()  # a receipt, report or retest notice may be waiting
+    def _on_document(self, _sender: Any, **_payload: Any) -> None:
+        self._wake.set()  # a receipt, report or retest notice
 
     def _run(self) -> None:
         while not self._stop.is_set():

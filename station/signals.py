@@ -37,6 +37,9 @@ setting_changed = station_signals.signal("setting-changed")
 #: a payment was taken, voided or refunded at the single window — visit_id, payment_id, state,
 #: amount_fen, at
 payment_changed = station_signals.signal("payment-changed")
+#: a paper of the single window (receipt, report, retest notice) waits for its printer, new or
+#: queued again — document_id, counter_id
+document_queued = station_signals.signal("document-queued")
 #: a car moved on a lane (arrived at, finished or left a station; assigned to a lane) —
 #: visit_id, lane_id, station_id, kind, source, at, plate (masked)
 vehicle_moved = station_signals.signal("vehicle-moved")

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from station import signals
 from station.clock import Clock
 from station.domain.journey import VisitState
 from station.domain.journey import label as state_label
@@ -163,6 +164,8 @@ def add_document(session: Session, clock: Clock, visit: Visit, kind: DocumentKin
                           state=DocumentPrintState.PENDING, created_at=clock.now())
     session.add(doc)
     session.flush()
+    signals.send_after_commit(session, signals.document_queued, document_id=doc.id,
+                              counter_id=counter_id)
     return doc
 
 
@@ -246,6 +249,8 @@ def reprint(session: Session, clock: Clock, actor: Actor, document_id: int) -> P
         raise Conflict("document_pending", "该单据正在等待打印", "This paper is already waiting to print")
     doc.state, doc.error = DocumentPrintState.PENDING, None
     audit.record(session, clock, actor, "document.reprint", entity=doc, kind=doc.kind.value)
+    signals.send_after_commit(session, signals.document_queued, document_id=doc.id,
+                              counter_id=doc.counter_id)
     return doc
 
 

@@ -327,6 +327,62 @@ def test_a_printer_fault_never_undoes_the_payment(client, kiosk, staff, police, 
             stop()
 
 
+def test_the_print_worker_wakes_for_papers_not_for_every_change(client, kiosk, staff, police,
+                                                                gateway, db, clock, monkeypatch):
+    """A queued paper (a receipt; a reprint) wakes the worker at once; a call, a registration
+    or any other change of a visit prints nothing and leaves it asleep until its poll."""
+    import threading
+    import time
+
+    from station import printing
+    from station.devices import DeviceManager
+    from station.devices.adapters import default_factories
+    from station.printing import PrintWorker
+
+    monkeypatch.setattr(printing, "POLL_SECONDS", 60.0)  # only a wake-up can run it
+    on_stop: list = []
+    devices = DeviceManager(db, clock, default_factories(simulate=True, on_stop=on_stop))
+    devices.load()
+    worker = PrintWorker(db, clock, devices, "http://127.0.0.1")
+    runs, ran = [], threading.Event()
+    real = worker.print_pending_documents
+
+    def counted() -> int:
+        printed = real()
+        runs.append(printed)
+        ran.set()
+        return printed
+
+    worker.print_pending_documents = counted
+    worker.start()
+    try:
+        visit_id, counter_id = called_visit(client, kiosk, staff)
+        assert ran.wait(5), "the kiosk's ticket woke it"
+        runs.clear()
+        ran.clear()
+        client.post(f"/api/v1/counters/{counter_id}/park", headers=staff)
+        client.post(f"/api/v1/counters/{counter_id}/call", headers=staff,
+                    json={"ticket": client.get(f"/api/v1/window/visits/{visit_id}",
+                                               headers=staff).get_json()["ticket"]})
+        assert register(client, staff, visit_id, counter_id).status_code == 200
+        time.sleep(0.3)
+        assert runs == [], "a park, a call and a registration print nothing"
+        client.post(f"/api/v1/window/visits/{visit_id}/pay", headers=staff,
+                    json={"method": "cash", "counter_id": counter_id})
+        assert ran.wait(5) and runs == [1], "the receipt is printed at once"
+        card = client.get(f"/api/v1/window/visits/{visit_id}", headers=staff).get_json()
+        assert card["documents"][0]["state"] == "printed"
+        ran.clear()
+        doc_id = card["documents"][0]["id"]
+        client.post(f"/api/v1/window/documents/{doc_id}/reprint", headers=staff)
+        assert ran.wait(5) and runs == [1, 1], "a reprint too"
+    finally:
+        worker.stop()
+        devices.stop()
+        for stop in on_stop:
+            stop()
+
+
 def test_demo_seeding_gives_every_window_a_printer(db, clock):
     from station.models import Counter, DeviceKind, HardwareDevice
     from station.printing import counter_printer
