@@ -2,6 +2,7 @@
 tickets have been called.
 
     python benchmarks/call_next.py [--db sqlite|postgresql|both] [--counters 8] [--tickets 2000]
+                                   [--no-bare]
 
 A real ``station serve`` process. The waiting tickets are seeded before the server starts,
 through the same services the kiosk uses (walk-in + ticket), in one transaction. Each window
@@ -9,6 +10,11 @@ thread signs in as its own counter clerk and loops: ``call-next`` then ``park`` 
 the window for its next call), until the queue answers ``queue_empty``. A call is counted when
 ``call-next`` answers 200; duplicates are tickets called twice; lock errors are answers that
 are neither 200 nor ``queue_empty`` (a database lock or deadlock surfaces as a 5xx/409).
+
+First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO's in
+``threading`` mode), the same client threads and the same two requests per call, answered by
+one durable SQLite write each and nothing else. Its rate is the most this server and this
+client reach on the machine, whatever the station does.
 Last line: RESULT call_next db=<name> counters=<n> calls=<n> duplicates=<n> lock_errors=<n> per_s=<float>
 """
 
@@ -25,7 +31,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
-from benchmarks.harness import only_devices, open_around_the_clock, station_server
+from benchmarks.harness import bare_server, only_devices, open_around_the_clock, station_server
 from station.models import Counter as Window
 from station.models import DeviceKind, Role
 from station.services import appointments, tickets, users
@@ -66,42 +72,47 @@ def _login(base: str, username: str) -> requests.Session:
     return session
 
 
+def _call_until_empty(url: str, sessions: list[requests.Session], counter_ids: list[int]
+                      ) -> tuple[list[str], list[str], float]:
+    """Every window calls next then parks, until the queue is empty: (tickets called, errors,
+    wall seconds)."""
+    labels: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(sessions))
+
+    def window(session: requests.Session, counter: int) -> None:
+        barrier.wait()
+        while True:
+            response = session.post(f"{url}/api/v1/counters/{counter}/call-next", timeout=300)
+            if response.status_code == 404 and response.json().get("code") == "queue_empty":
+                return
+            if response.status_code != 200:
+                with lock:
+                    errors.append(f"{response.status_code} {response.text[:120]}")
+                continue
+            with lock:
+                labels.append(response.json()["ticket"])
+            park = session.post(f"{url}/api/v1/counters/{counter}/park", timeout=300)
+            if park.status_code != 200:
+                with lock:
+                    errors.append(f"park {park.status_code} {park.text[:120]}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=window, args=pair) for pair in zip(sessions, counter_ids, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return labels, errors, time.perf_counter() - started
+
+
 def run(backend: str, windows: int, total: int) -> str:
     with station_server(backend, prepare=_seed(windows, total)) as server:
         ids = [c["id"] for c in _login(server.url, "bench0").get(
             server.url + "/api/v1/counters", timeout=10).json()][:windows]
         sessions = [_login(server.url, f"bench{n}") for n in range(windows)]
-        labels: list[str] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(windows)
-
-        def window(n: int) -> None:
-            session, counter = sessions[n], ids[n]
-            barrier.wait()
-            while True:
-                response = session.post(f"{server.url}/api/v1/counters/{counter}/call-next",
-                                        timeout=300)
-                if response.status_code == 404 and response.json().get("code") == "queue_empty":
-                    return
-                if response.status_code != 200:
-                    with lock:
-                        errors.append(f"{response.status_code} {response.text[:120]}")
-                    continue
-                with lock:
-                    labels.append(response.json()["ticket"])
-                park = session.post(f"{server.url}/api/v1/counters/{counter}/park", timeout=300)
-                if park.status_code != 200:
-                    with lock:
-                        errors.append(f"park {park.status_code} {park.text[:120]}")
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=window, args=(n,)) for n in range(windows)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
+        labels, errors, wall = _call_until_empty(server.url, sessions, ids)
         duplicates = sum(n - 1 for n in Counter(labels).values() if n > 1)
         per_s = len(labels) / wall if wall else 0.0
         print(f"{backend}: {len(labels)} calls from {windows} windows in {wall:.2f} s "
@@ -110,12 +121,71 @@ def run(backend: str, windows: int, total: int) -> str:
                 f"duplicates={duplicates} lock_errors={len(errors)} per_s={per_s:.1f}")
 
 
+#: The baseline: the same HTTP server (Flask-SocketIO's, threading mode), the same client and
+#: the same two requests, with the least a call and a park can do: one durable SQLite write
+#: (WAL, synchronous=FULL) each, no sign-in, no policy, no record, no event.
+BARE_APP = r'''
+import sqlite3, sys, threading
+from flask import Flask
+from flask_socketio import SocketIO
+path, port, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+app = Flask(__name__)
+sio = SocketIO(app, async_mode="threading", cors_allowed_origins=None)
+local, write = threading.local(), threading.Lock()
+def conn():
+    if not hasattr(local, "c"):
+        local.c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
+    return local.c
+conn().execute("CREATE TABLE tickets (id INTEGER PRIMARY KEY, label TEXT, state TEXT, counter INTEGER)")
+conn().execute("CREATE INDEX ix_tickets_state ON tickets (state, id)")
+conn().executemany("INSERT INTO tickets (label, state) VALUES (?, 'waiting')",
+                   [(f"B{k:04d}",) for k in range(1, total + 1)])
+def one(sql, *args):
+    with write:
+        c = conn(); c.execute("BEGIN IMMEDIATE")
+        row = c.execute(sql, args).fetchone()
+        c.execute("COMMIT")
+    return row
+@app.post("/api/v1/counters/<int:counter>/call-next")
+def call_next(counter):
+    row = one("UPDATE tickets SET state = 'called', counter = ? WHERE id = (SELECT id FROM tickets "
+              "WHERE state = 'waiting' ORDER BY id LIMIT 1) RETURNING id, label", counter)
+    if row is None:
+        return {"code": "queue_empty"}, 404
+    return {"ticket_id": row[0], "ticket": row[1], "counter_id": counter}
+@app.post("/api/v1/counters/<int:counter>/park")
+def park(counter):
+    row = one("UPDATE tickets SET state = 'parked' WHERE counter = ? AND state = 'called' "
+              "RETURNING id, label", counter)
+    return {"ticket_id": row[0], "ticket": row[1], "counter_id": counter}
+@app.get("/up")
+def up():
+    return "ok"
+sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+'''
+
+
+def bare_run(windows: int, total: int) -> float:
+    """Calls a second of the baseline app (``BARE_APP``)."""
+    with bare_server(BARE_APP, str(total)) as url:
+        labels, errors, wall = _call_until_empty(url, [requests.Session() for _ in range(windows)],
+                                                 list(range(1, windows + 1)))
+    assert len(labels) == len(set(labels)) == total and not errors, errors[:3]
+    return len(labels) / wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--counters", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--no-bare", dest="bare", action="store_false",
+                        help="skip the baseline app (the same server and client, no work)")
     args = parser.parse_args()
+    if args.bare:
+        print(f"bare: {bare_run(args.counters, args.tickets):.1f} calls/s (the same server, "
+              f"client and requests; one SQLite write each, nothing else)", flush=True)
     for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         print(run(backend, args.counters, args.tickets), flush=True)
 

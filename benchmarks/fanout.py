@@ -27,10 +27,7 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,7 +36,7 @@ import requests
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
-from benchmarks.harness import free_port, only_devices, station_server
+from benchmarks.harness import bare_server, only_devices, station_server
 
 WAIT_S = 10
 #: a position event as the lobby receives it, to size the baseline's payload
@@ -267,39 +264,22 @@ sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reload
 
 
 def bare_run(n: int, events: int) -> list[float]:
-    with tempfile.TemporaryDirectory(prefix="fanout-bare-") as tmp:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen([sys.executable, "-c", BARE_APP, str(Path(tmp) / "bare.db"),
-                                    str(port), json.dumps(SAMPLE, ensure_ascii=False)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   env=os.environ.copy())
+    with bare_server(BARE_APP, json.dumps(SAMPLE, ensure_ascii=False)) as url:
+        clients = Clients(url, n, "", lambda m: m["data"]["id"])
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {'x' * 43}"  # sent, not checked
+
+        class Post:
+            def ids(self):
+                return list(range(1, events + WARMUP + 1))
+
+            def __call__(self, visit_id):
+                assert _post_report(http, f"{url}/move", visit_id, 1)["applied"]
+
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(url + "/up", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.1)
-            clients = Clients(url, n, "", lambda m: m["data"]["id"])
-            http = requests.Session()
-            http.headers["Authorization"] = f"Bearer {'x' * 43}"  # sent, not checked
-
-            class Post:
-                def ids(self):
-                    return list(range(1, events + WARMUP + 1))
-
-                def __call__(self, visit_id):
-                    assert _post_report(http, f"{url}/move", visit_id, 1)["applied"]
-
-            try:
-                return _measure(url, clients, Post())
-            finally:
-                clients.close()
+            return _measure(url, clients, Post())
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            clients.close()
 
 
 def main() -> None:

@@ -104,6 +104,32 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
             log.close()
 
 
+@contextmanager
+def bare_server(source: str, *args: str) -> Iterator[str]:
+    """Yield the URL of a baseline app: Python ``source`` run in a process of its own with
+    ``<sqlite file> <port> *args``, serving ``GET /up`` once it is ready; stopped afterwards."""
+    with tempfile.TemporaryDirectory(prefix="station-bare-") as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen([sys.executable, "-c", source, str(Path(tmp) / "bare.db"),
+                                    str(port), *args], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=os.environ.copy())
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if requests.get(url + "/up", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("the baseline app did not start") from None
+                    time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def _wait_until_up(base: str, process: subprocess.Popen, log: Any, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
