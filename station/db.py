@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: how long one process takes the station's configuration (settings, opening hours) as read,
@@ -257,7 +258,8 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
-#: ``session.info`` key: the tables ``insert_row`` wrote to in the session's transaction
+#: ``session.info`` key: the tables ``insert_row`` and ``update_row`` wrote to in the
+#: session's transaction
 INSERTED = "station.inserted_tables"
 
 
@@ -306,6 +308,44 @@ def insert_row(session: Session, obj: T) -> T:
     session.add(obj)
     session.info.setdefault(INSERTED, set()).add(table.name)
     return obj
+
+
+@functools.cache
+def _update_by_id(table: sa.Table, columns: tuple[sa.Column[Any], ...]) -> sa.Update:
+    """Built once per table and set of columns: ``UPDATE … SET … WHERE id = :row_id``."""
+    (key,) = table.primary_key.columns
+    return (sa.update(table).where(key == sa.bindparam("row_id", type_=key.type))
+            .values({column: sa.bindparam(f"set_{column.key}", type_=column.type)
+                     for column in columns}))
+
+
+def update_row(session: Session, obj: Any, **values: Any) -> None:
+    """Set column attributes of a stored object with one Core ``UPDATE`` by its id, and on the
+    object as loaded (no history), as ``obj.name = value`` and the commit's flush would,
+    without the unit of work (a call and a park each paid more for the flush of two changed
+    rows than for the rest of their statements).
+
+    Only column attributes; other changes the object holds are flushed as usual. Not for
+    the append-only records, whose guards watch the flush."""
+    state = sa.inspect(obj)
+    if state.key is None or state.session is not session:
+        raise ValueError(f"{type(obj).__name__} is not stored in this session")
+    table, columns, _ = _layout(state.mapper)
+    by_key = dict(columns)
+    unknown = values.keys() - by_key.keys()
+    if unknown:
+        raise ValueError(f"{type(obj).__name__} has no column attributes {sorted(unknown)}")
+    if table.foreign_keys and session.new:  # an id set here may be a new object's
+        session.flush()
+    keys = tuple(values)
+    result = session.connection().execute(
+        _update_by_id(table, tuple(by_key[key] for key in keys)),
+        {"row_id": state.identity[0], **{f"set_{by_key[key].key}": values[key] for key in keys}})
+    if result.rowcount != 1:
+        raise RuntimeError(f"{type(obj).__name__} {state.identity[0]} is no longer stored")
+    for key in keys:
+        set_committed_value(obj, key, values[key])
+    session.info.setdefault(INSERTED, set()).add(table.name)
 
 
 def flushed_connection(session: Session) -> sa.Connection:

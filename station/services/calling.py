@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
-from station.db import flushed_connection
+from station.db import flushed_connection, update_row
 from station.domain import priority
 from station.domain.journey import WAITING_FOR_COUNTER, VisitState
 from station.domain.masking import mask_plate
@@ -88,8 +88,8 @@ def _announce(session: Session, clock: Clock, actor: Actor, ticket: Ticket, coun
 
 
 def _call(session: Session, clock: Clock, actor: Actor, ticket: Ticket, counter: Counter) -> Ticket:
-    ticket.call_state, ticket.counter_id = CallState.CALLED, counter.id
-    ticket.called_at, ticket.call_count = clock.now(), ticket.call_count + 1
+    update_row(session, ticket, call_state=CallState.CALLED, counter_id=counter.id,
+               called_at=clock.now(), call_count=ticket.call_count + 1)
     visits.transition(session, clock, actor, ticket.visit, VisitState.CALLED,
                       reason=call_text(ticket.label, counter.number))
     _announce(session, clock, actor, ticket, counter, "called")
@@ -238,7 +238,7 @@ def park(session: Session, clock: Clock, actor: Actor, counter: Counter) -> Tick
     ticket = _called_here(session, counter)
     visits.transition(session, clock, actor, ticket.visit, _waiting_state_before_call(session, ticket),
                       reason=f"挂起：{counter.name}")
-    ticket.call_state = CallState.PARKED
+    update_row(session, ticket, call_state=CallState.PARKED)
     audit.record(session, clock, actor, "ticket.parked", entity=ticket, counter=counter.number)
     return ticket
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
-from station.db import flushed_connection, insert_row
+from station.db import flushed_connection, insert_row, update_row
 from station.domain.journey import TERMINAL, VisitState, can_move, label
 from station.errors import Conflict, NotFound
 from station.models import Vehicle, Visit, VisitCategory, VisitTransition
@@ -86,8 +86,7 @@ def transition(session: Session, clock: Clock, actor: Actor, visit: Visit, to: V
                        f"当前状态“{label(src)}”不能转为“{label(to)}”",
                        f"A visit that is “{label(src, 'en')}” cannot become “{label(to, 'en')}”",
                        from_state=src.value, to_state=to.value)
-    visit.state = to
-    visit.state_changed_at = clock.now()
+    update_row(session, visit, state=to, state_changed_at=clock.now())
     _record(session, clock, actor, visit, src, to, reason)
     return visit
 

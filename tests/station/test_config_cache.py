@@ -150,3 +150,13 @@ def test_a_row_stored_by_insert_row_also_drops_the_cache(db, clock):
         station_db.insert_row(s, StationSetting(key="station.name", value="逐行插入",
                                                 updated_at=clock.now()))
     assert _name(db) == "逐行插入"
+
+
+def test_a_row_changed_by_update_row_also_drops_the_cache(db, clock):
+    with db.write() as s:
+        stored = station_db.insert_row(s, StationSetting(key="station.name", value="原名",
+                                                         updated_at=clock.now()))
+    assert _name(db) == "原名"
+    with db.write() as s:
+        station_db.update_row(s, s.merge(stored), value="逐行更新")
+    assert _name(db) == "逐行更新"

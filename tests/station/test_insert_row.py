@@ -1,12 +1,13 @@
 """``station.db.insert_row``: a new row stored with one statement and kept as a persistent
-object of the session, as ``session.add`` and a flush would leave it."""
+object of the session, as ``session.add`` and a flush would leave it; ``update_row``: columns
+of a stored row changed with one statement, the object left as the flush would leave it."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from station.db import insert_row
+from station.db import insert_row, update_row
 from station.models import (
     AuditEntry,
     PrintState,
@@ -98,3 +99,50 @@ def test_new_objects_it_may_refer_to_are_stored_first(db, clock):
     with db.read() as s:
         assert s.get(Visit, visit.id).vehicle.plate == "浙A54321"
         assert s.scalar(sa.select(sa.func.count()).select_from(Vehicle)) == 2
+
+
+def _ticket(s, clock) -> Ticket:
+    visit = visits.open_visit(s, clock, Actor.system("t"), _vehicle(s, clock),
+                              category=VisitCategory.WALK_IN, arrived_at=clock.now())
+    return insert_row(s, Ticket(visit_id=visit.id, day=clock.today(), category=TicketCategory.WALK_IN,
+                                number=1, label="B001", progress_token="t" * 24,
+                                issued_at=clock.now(), print_state=PrintState.PENDING))
+
+
+def test_update_row_changes_the_row_with_one_statement_and_leaves_nothing_to_flush(db, clock):
+    with db.write() as s:
+        ticket = _ticket(s, clock)
+        ticket.print_attempts = 3  # a change of another column, flushed as usual
+        seen = _statements(db)
+        update_row(s, ticket, call_state=CallState.CALLED, call_count=ticket.call_count + 1,
+                   called_at=clock.now())
+        assert [q.split()[0] for q in seen] == ["UPDATE"]
+        assert (ticket.call_state, ticket.call_count) == (CallState.CALLED, 1)
+        history = sa.inspect(ticket).attrs
+        assert not history.call_state.history.has_changes()
+        assert history.print_attempts.history.has_changes()
+        seen.clear()
+        s.flush()
+        assert len(seen) == 1 and "print_attempts" in seen[0] and "call_state" not in seen[0]
+    with db.read() as s:
+        stored = s.get(Ticket, ticket.id)
+        assert (stored.call_state, stored.call_count, stored.print_attempts) == (CallState.CALLED, 1, 3)
+        assert stored.called_at == clock.now()
+
+
+def test_update_row_refuses_what_it_cannot_store_and_a_rollback_keeps_nothing(db, clock):
+    with db.write() as s:
+        ticket = _ticket(s, clock)
+        with pytest.raises(ValueError, match="no column attributes"):
+            update_row(s, ticket, visit=None)
+        with pytest.raises(ValueError, match="not stored in this session"):
+            update_row(s, Ticket(label="B002"), call_state=CallState.CALLED)
+    with pytest.raises(RuntimeError, match="undo"), db.write() as s:
+        update_row(s, s.get(Ticket, ticket.id), call_state=CallState.PARKED)
+        raise RuntimeError("undo")
+    with db.write() as s:
+        gone = s.get(Ticket, ticket.id)
+        assert gone.call_state is CallState.WAITING
+        s.execute(sa.delete(Ticket).where(Ticket.id == gone.id))
+        with pytest.raises(RuntimeError, match="no longer stored"):
+            update_row(s, gone, call_state=CallState.CALLED)
