@@ -311,12 +311,13 @@ def insert_row(session: Session, obj: T) -> T:
 
 
 @functools.cache
-def _update_by_id(table: sa.Table, columns: tuple[sa.Column[Any], ...]) -> sa.Update:
-    """Built once per table and set of columns: ``UPDATE … SET … WHERE id = :row_id``."""
+def _update_by_id(table: sa.Table, names: tuple[str, ...]) -> sa.Update:
+    """Built once per table and set of columns (by name: a column compared with ``==`` is
+    an expression): ``UPDATE … SET … WHERE id = :row_id``."""
     (key,) = table.primary_key.columns
     return (sa.update(table).where(key == sa.bindparam("row_id", type_=key.type))
-            .values({column: sa.bindparam(f"set_{column.key}", type_=column.type)
-                     for column in columns}))
+            .values({table.c[name]: sa.bindparam(f"set_{name}", type_=table.c[name].type)
+                     for name in names}))
 
 
 def update_row(session: Session, obj: Any, **values: Any) -> None:
@@ -339,7 +340,7 @@ def update_row(session: Session, obj: Any, **values: Any) -> None:
         session.flush()
     keys = tuple(values)
     result = session.connection().execute(
-        _update_by_id(table, tuple(by_key[key] for key in keys)),
+        _update_by_id(table, tuple(by_key[key].key for key in keys)),
         {"row_id": state.identity[0], **{f"set_{by_key[key].key}": values[key] for key in keys}})
     if result.rowcount != 1:
         raise RuntimeError(f"{type(obj).__name__} {state.identity[0]} is no longer stored")
