@@ -143,7 +143,8 @@ def on_commit_writing(tables: frozenset[str], callback: Callable[[Session], None
     session that wrote to one of ``tables``: ORM objects flushed, or bulk statements through
     the session, ORM (``update(Model)``) or Core (``update(table)``). ``counts(obj, session)``
     may say that a flushed object's change does not count (bookkeeping columns). Rows stored
-    by ``insert_row`` count too. Caches of rows use it to drop what they kept."""
+    by ``insert_row`` or changed by ``update_row``
+    count too. Caches of rows use it to drop what they kept."""
     flag = f"wrote:{','.join(sorted(tables))}"
 
     def _object_counts(obj: object, session: Session) -> bool:
@@ -168,7 +169,7 @@ def on_commit_writing(tables: frozenset[str], callback: Callable[[Session], None
         if session.in_nested_transaction():
             return  # a savepoint released: the flag waits for the real commit
         wrote = session.info.pop(flag, False)
-        if wrote or tables & session.info.get(INSERTED, frozenset()):
+        if wrote or tables & session.info.get(WRITTEN, frozenset()):
             callback(session)
 
 
@@ -260,7 +261,7 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 #: ``session.info`` key: the tables ``insert_row`` and ``update_row`` wrote to in the
 #: session's transaction
-INSERTED = "station.inserted_tables"
+WRITTEN = "station.written_tables"
 
 
 @functools.cache
@@ -277,9 +278,9 @@ def _layout(mapper: Any) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ..
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_inserted(session: Session, transaction: Any) -> None:
+def _forget_written(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # after the commit's callbacks, or a rollback
-        session.info.pop(INSERTED, None)
+        session.info.pop(WRITTEN, None)
 
 
 def insert_row(session: Session, obj: T) -> T:
@@ -306,7 +307,7 @@ def insert_row(session: Session, obj: T) -> T:
         given[key] = row[column]
     make_transient_to_detached(obj)  # persistent once added, nothing left to flush
     session.add(obj)
-    session.info.setdefault(INSERTED, set()).add(table.name)
+    session.info.setdefault(WRITTEN, set()).add(table.name)
     return obj
 
 
@@ -346,7 +347,7 @@ def update_row(session: Session, obj: Any, **values: Any) -> None:
         raise RuntimeError(f"{type(obj).__name__} {state.identity[0]} is no longer stored")
     for key in keys:
         set_committed_value(obj, key, values[key])
-    session.info.setdefault(INSERTED, set()).add(table.name)
+    session.info.setdefault(WRITTEN, set()).add(table.name)
 
 
 def flushed_connection(session: Session) -> sa.Connection:

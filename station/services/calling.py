@@ -51,17 +51,19 @@ def get_counter(session: Session, counter_id: int) -> Counter:
     return counter
 
 
+def _served_at(counter: Counter) -> sa.ColumnElement[bool]:
+    return sa.and_(Ticket.counter_id == counter.id, Ticket.call_state == CallState.CALLED)
+
+
 def current(session: Session, counter: Counter) -> Ticket | None:
     """The ticket this window is serving now."""
-    return session.scalar(sa.select(Ticket).where(Ticket.counter_id == counter.id,
-                                                  Ticket.call_state == CallState.CALLED))
+    return session.scalar(sa.select(Ticket).where(_served_at(counter)))
 
 
 def _require_free(session: Session, counter: Counter) -> None:
     if counter.state is not OpenState.OPEN:
         raise Conflict("counter_closed", f"{counter.name}未开放", f"{counter.name} is not open")
-    busy = flushed_connection(session).scalar(sa.select(Ticket.label).where(
-        Ticket.counter_id == counter.id, Ticket.call_state == CallState.CALLED))
+    busy = flushed_connection(session).scalar(sa.select(Ticket.label).where(_served_at(counter)))
     if busy is not None:
         raise Conflict("counter_busy", f"请先办结、过号或挂起当前号码{busy}",
                        f"Finish, skip or park {busy} first", ticket=busy)
