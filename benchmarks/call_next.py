@@ -125,28 +125,11 @@ def run(backend: str, windows: int, total: int) -> str:
 #: the same two requests, with the least a call and a park can do: one durable SQLite write
 #: (WAL, synchronous=FULL) each, no sign-in, no policy, no record, no event.
 BARE_APP = r'''
-import sqlite3, sys, threading
-from flask import Flask
-from flask_socketio import SocketIO
-path, port, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-app = Flask(__name__)
-sio = SocketIO(app, async_mode="threading", cors_allowed_origins=None)
-local, write = threading.local(), threading.Lock()
-def conn():
-    if not hasattr(local, "c"):
-        local.c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
-    return local.c
+total = int(args[0])
 conn().execute("CREATE TABLE tickets (id INTEGER PRIMARY KEY, label TEXT, state TEXT, counter INTEGER)")
 conn().execute("CREATE INDEX ix_tickets_state ON tickets (state, id)")
 conn().executemany("INSERT INTO tickets (label, state) VALUES (?, 'waiting')",
                    [(f"B{k:04d}",) for k in range(1, total + 1)])
-def one(sql, *args):
-    with write:
-        c = conn(); c.execute("BEGIN IMMEDIATE")
-        row = c.execute(sql, args).fetchone()
-        c.execute("COMMIT")
-    return row
 @app.post("/api/v1/counters/<int:counter>/call-next")
 def call_next(counter):
     row = one("UPDATE tickets SET state = 'called', counter = ? WHERE id = (SELECT id FROM tickets "
@@ -159,10 +142,6 @@ def park(counter):
     row = one("UPDATE tickets SET state = 'parked' WHERE counter = ? AND state = 'called' "
               "RETURNING id, label", counter)
     return {"ticket_id": row[0], "ticket": row[1], "counter_id": counter}
-@app.get("/up")
-def up():
-    return "ok"
-sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 '''
 
 

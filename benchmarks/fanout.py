@@ -227,20 +227,8 @@ def station_run(n: int, events: int) -> list[float]:
 
 
 BARE_APP = r'''
-import json, sqlite3, sys, threading, itertools
-from flask import Flask, request
-from flask_socketio import SocketIO
-path, port, payload = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
-app = Flask(__name__)
-sio = SocketIO(app, async_mode="threading", cors_allowed_origins=None)
-local = threading.local()
+payload = json.loads(args[0])
 seq = itertools.count(1)
-def conn():
-    if not hasattr(local, "c"):
-        local.c = sqlite3.connect(path, isolation_level=None)
-        local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
-        local.c.execute("PRAGMA busy_timeout=5000")
-    return local.c
 conn().execute("CREATE TABLE IF NOT EXISTS moves (id INTEGER PRIMARY KEY, visit INTEGER, station INTEGER, kind TEXT, source TEXT, at TEXT)")
 @sio.on("connect", namespace="/lobby")
 def _c(auth=None):
@@ -256,10 +244,6 @@ def move():
     body = dict(payload); body["data"] = dict(payload["data"], id=report["visit_id"]); body["seq"] = next(seq)
     sio.emit("event", body, namespace="/lobby")
     return {"id": row[0], **report, "lane_id": 1, "at": row[1], "applied": True, "duplicate": False}
-@app.get("/up")
-def up():
-    return "ok"
-sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 '''
 
 

@@ -110,15 +110,51 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
             log.close()
 
 
+#: The start of every baseline app (``bare_server``): Flask-SocketIO's server in ``threading``
+#: mode, as the station's; ``conn()``, a SQLite connection per thread (WAL,
+#: ``synchronous=FULL``); ``one(sql, *params)``, one durable write under the process's writer
+#: lock (the station's writers queue on one too); ``args``, what follows the port on the
+#: command line; ``GET /up``.
+BARE_PRELUDE = r'''
+import itertools, json, sqlite3, sys, threading
+from flask import Flask, request
+from flask_socketio import SocketIO
+path, port, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+app = Flask(__name__)
+sio = SocketIO(app, async_mode="threading", cors_allowed_origins=None)
+local, write = threading.local(), threading.Lock()
+def conn():
+    if not hasattr(local, "c"):
+        local.c = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        local.c.execute("PRAGMA journal_mode=WAL"); local.c.execute("PRAGMA synchronous=FULL")
+        local.c.execute("PRAGMA busy_timeout=5000")
+    return local.c
+def one(sql, *params):
+    with write:
+        c = conn(); c.execute("BEGIN IMMEDIATE")
+        row = c.execute(sql, params).fetchone()
+        c.execute("COMMIT")
+    return row
+@app.get("/up")
+def up():
+    return "ok"
+'''
+_BARE_SERVE = """
+sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+        log_output=False)
+"""
+
+
 @contextmanager
 def bare_server(source: str, *args: str) -> Iterator[str]:
-    """Yield the URL of a baseline app: Python ``source`` run in a process of its own with
-    ``<sqlite file> <port> *args``, serving ``GET /up`` once it is ready; stopped afterwards."""
+    """Yield the URL of a baseline app: ``BARE_PRELUDE``, then Python ``source`` (its routes),
+    served in a process of its own with ``<sqlite file> <port> *args``; stopped afterwards."""
     with tempfile.TemporaryDirectory(prefix="station-bare-") as tmp:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        process = subprocess.Popen([sys.executable, "-c", source, str(Path(tmp) / "bare.db"),
-                                    str(port), *args], stdout=subprocess.DEVNULL,
+        process = subprocess.Popen([sys.executable, "-c", BARE_PRELUDE + source + _BARE_SERVE,
+                                    str(Path(tmp) / "bare.db"), str(port), *args],
+                                   stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, env=os.environ.copy())
         try:
             deadline = time.monotonic() + 30

@@ -13,6 +13,11 @@ commit. Duplicates are ticket numbers handed out twice.
 The demo station's other simulated devices (lane cameras rendering synthetic video, LED
 displays, the smoke meter) are switched off: in the demo they run inside the server process,
 and their simulators' work would be measured instead of the check-in path.
+First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO's in
+``threading`` mode), the same kiosk threads and the same walk-in requests, each answered by
+one durable SQLite write (a day counter and a ticket, unique by a constraint) and nothing
+else. Its latency is the least this server and this client reach on the machine, whatever
+the station does (``--no-bare`` leaves it out).
 Last line: RESULT kiosk_burst db=<name> tickets=<n> duplicates=<n> p99_ms=<float>
 """
 
@@ -24,13 +29,20 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script or a module
-from benchmarks.harness import ExternalPrinters, only_devices, open_around_the_clock, station_server
+from benchmarks.harness import (
+    ExternalPrinters,
+    bare_server,
+    only_devices,
+    open_around_the_clock,
+    station_server,
+)
 from station.models import ClientKind, DeviceKind, HardwareDevice, PrintState, Ticket
 from station.services import users
 from station.services.actors import Actor
@@ -59,6 +71,91 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+@dataclass
+class Issued:
+    """What a burst's kiosks were answered."""
+
+    kiosks: int
+    wall: float
+    latencies: list[float] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in Counter(self.labels).values() if n > 1)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 0.99) if self.latencies else float("nan")
+
+    def summary(self) -> str:
+        latencies = self.latencies or [float("nan")]
+        return (f"{len(self.labels)} tickets from {self.kiosks} kiosks in {self.wall:.2f} s; issue "
+                f"latency median {statistics.median(latencies):.1f} ms, p99 {self.p99:.1f} ms, max "
+                f"{max(latencies):.1f} ms; errors {len(self.errors)} {self.errors[:3]}")
+
+
+def issue_all(url: str, tokens: list[str], total: int) -> Issued:
+    """Each kiosk (one thread per token) sends walk-ins back to back until ``total`` are sent."""
+    kiosks = len(tokens)
+    issued = Issued(kiosks, 0.0)
+    lock = threading.Lock()
+    barrier = threading.Barrier(kiosks)
+
+    def kiosk(n: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {tokens[n]}"
+        barrier.wait()
+        for k in range(n, total, kiosks):
+            body = {"plate_type": "02", "plate": f"浙{chr(ord('A') + n)}{k:05d}"}
+            started = time.perf_counter()
+            response = session.post(url + "/api/v1/walk-in", json=body, timeout=60)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if response.status_code == 201:
+                    issued.latencies.append(elapsed)
+                    issued.labels.append(response.json()["ticket"])
+                else:
+                    issued.errors.append(f"{response.status_code} {response.text[:120]}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(kiosks)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    issued.wall = time.perf_counter() - started
+    return issued
+
+
+BARE_APP = r'''
+conn().execute("CREATE TABLE day_counters (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL)")
+conn().execute("CREATE TABLE tickets (id INTEGER PRIMARY KEY, label TEXT NOT NULL UNIQUE, "
+               "plate TEXT NOT NULL UNIQUE, kiosk TEXT NOT NULL)")
+@app.post("/api/v1/walk-in")
+def walk_in():
+    body = request.get_json()
+    with write:
+        c = conn(); c.execute("BEGIN IMMEDIATE")
+        n = c.execute("INSERT INTO day_counters VALUES ('A', 1) ON CONFLICT (prefix) DO UPDATE "
+                      "SET last = last + 1 RETURNING last").fetchone()[0]
+        label = f"A{n:03d}"
+        c.execute("INSERT INTO tickets (label, plate, kiosk) VALUES (?, ?, ?)",
+                  (label, body["plate_type"] + body["plate"], request.headers["Authorization"]))
+        c.execute("COMMIT")
+    return {"ticket": label, "plate": body["plate"]}, 201
+'''
+
+
+def bare_run(kiosks: int, total: int) -> Issued:
+    """A burst against the baseline app (``BARE_APP``)."""
+    with bare_server(BARE_APP) as url:
+        issued = issue_all(url, [f"bare-kiosk-{n}" for n in range(kiosks)], total)
+    assert len(set(issued.labels)) == total and not issued.errors, issued.errors[:3]
+    return issued
+
+
 def burst(backend: str, kiosks: int, total: int, printers_where: str = "external") -> str:
     tokens: list[str] = []
     printers = ExternalPrinters(kiosks) if printers_where == "external" else None
@@ -72,35 +169,7 @@ def burst(backend: str, kiosks: int, total: int, printers_where: str = "external
 def _burst(backend: str, kiosks: int, total: int, tokens: list[str],
            printers: ExternalPrinters | None) -> str:
     with station_server(backend, prepare=_kiosks(kiosks, tokens, printers)) as server:
-        latencies: list[float] = []
-        labels: list[str] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(kiosks)
-
-        def kiosk(n: int) -> None:
-            session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {tokens[n]}"
-            barrier.wait()
-            for k in range(n, total, kiosks):
-                body = {"plate_type": "02", "plate": f"浙{chr(ord('A') + n)}{k:05d}"}
-                started = time.perf_counter()
-                response = session.post(server.url + "/api/v1/walk-in", json=body, timeout=60)
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    if response.status_code == 201:
-                        latencies.append(elapsed)
-                        labels.append(response.json()["ticket"])
-                    else:
-                        errors.append(f"{response.status_code} {response.text[:120]}")
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(kiosks)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - started
+        issued = issue_all(server.url, tokens, total)
         deadline = time.monotonic() + PRINT_WAIT_S
         while time.monotonic() < deadline:  # printing follows after commit
             with server.db.read() as s:
@@ -108,13 +177,9 @@ def _burst(backend: str, kiosks: int, total: int, tokens: list[str],
             if not states.get(PrintState.PENDING):
                 break
             time.sleep(0.5)
-        duplicates = sum(n - 1 for n in Counter(labels).values() if n > 1)
-        p99 = percentile(latencies, 0.99) if latencies else float("nan")
-        print(f"{backend}: {len(labels)} tickets from {kiosks} kiosks in {wall:.2f} s; issue latency "
-              f"median {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max "
-              f"{max(latencies):.1f} ms; errors {len(errors)} {errors[:3]}; print states "
-              f"{ {k.value: v for k, v in states.items()} }")
-        return f"RESULT kiosk_burst db={server.dialect} tickets={len(labels)} duplicates={duplicates} p99_ms={p99:.1f}"
+        print(f"{backend}: {issued.summary()}; print states {({k.value: v for k, v in states.items()})}")
+        return (f"RESULT kiosk_burst db={server.dialect} tickets={len(issued.labels)} "
+                f"duplicates={issued.duplicates} p99_ms={issued.p99:.1f}")
 
 
 def main() -> None:
@@ -123,7 +188,11 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--printers", choices=["external", "in-process"], default="external")
+    parser.add_argument("--no-bare", action="store_true", help="leave out the baseline app")
     args = parser.parse_args()
+    if not args.no_bare:
+        print(f"baseline (one durable write a ticket): {bare_run(args.kiosks, args.tickets).summary()}",
+              flush=True)
     for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         print(burst(backend, args.kiosks, args.tickets, args.printers), flush=True)
 
