@@ -76,13 +76,14 @@ def db_revision(message: str) -> None:
 
 
 def _serve(config: Config, demo_tokens: dict[str, str] | None = None) -> None:
-    from station import create_app, runtime
+    from station import create_app, runtime, warmup
     from station.realtime import hub_of
 
     app = create_app(config)
     if demo_tokens:  # the demo's start page links the lobby display with its token
         app.extensions["station.demo_tokens"] = demo_tokens
     rt = runtime.start(app)
+    warmup.warm_up(app)  # the first requests after a start as quick as the rest
     # What starting made (modules, models, the app: about 200,000 objects) lives as long as
     # the process. Frozen, it is left out of the collector's full passes, each of which
     # otherwise stops every thread for about 0.1 s (docs/BENCHMARKS.md).

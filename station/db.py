@@ -40,7 +40,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: another process (the ``station`` command, a second server) is seen within this time.
 CONFIG_TTL_S = 2.0
 #: the tables that hold configuration (a commit writing to one drops the cache)
-CONFIG_TABLES = frozenset({"station_settings", "opening_hours", "calendar_exceptions"})
+CONFIG_TABLES = frozenset({"station_settings", "opening_hours", "calendar_exceptions",
+                           "hardware_devices"})
 T = TypeVar("T")
 
 
@@ -128,23 +129,34 @@ class ConfigCache:
 
 
 def cached_config(session: Session, key: Any, load: Callable[[], T]) -> T:
-    """A piece of configuration: from the process's cache in a read session of a ``Database``,
-    else ``load()`` (a write transaction always reads what is stored, its own changes too).
-    ``load`` must return a value nobody changes (a frozen dataclass, a read-only mapping)."""
+    """A piece of configuration: from the process's cache in a session of a ``Database``, else
+    ``load()``. A write transaction that has changed configuration (pending, flushed, or by
+    ``insert_row``/``update_row``) reads what is stored, its own changes too; one that has not
+    sees what a read session would (a writer of this process commits only after this one, so
+    the cache cannot go stale under it). ``load`` must return a value nobody changes (a frozen
+    dataclass, a read-only mapping)."""
     db, since = session.info.get("db"), session.info.get("config_generation")
-    if db is None or since is None:
+    if db is None or since is None or (session.info.get(_WRITER) and _changes_config(session)):
         return load()
     return db.config_cache.get(key, load, since)
 
 
+def _changes_config(session: Session) -> bool:
+    if session.info.get(_CONFIG_WRITTEN) or CONFIG_TABLES & session.info.get(WRITTEN, frozenset()):
+        return True
+    return any(getattr(o, "__tablename__", None) in CONFIG_TABLES
+               for o in (*session.new, *session.dirty, *session.deleted))
+
+
 def on_commit_writing(tables: frozenset[str], callback: Callable[[Session], None], *,
-                      counts: Callable[[object, Session], bool] | None = None) -> None:
+                      counts: Callable[[object, Session], bool] | None = None) -> str:
     """Call ``callback(session)`` after every real commit (not a savepoint's release) of a
     session that wrote to one of ``tables``: ORM objects flushed, or bulk statements through
     the session, ORM (``update(Model)``) or Core (``update(table)``). ``counts(obj, session)``
     may say that a flushed object's change does not count (bookkeeping columns). Rows stored
     by ``insert_row`` or changed by ``update_row``
-    count too. Caches of rows use it to drop what they kept."""
+    count too. Caches of rows use it to drop what they kept. Returns the key of
+    ``session.info`` that is true while a session has flushed such a write, until it commits."""
     flag = f"wrote:{','.join(sorted(tables))}"
 
     def _object_counts(obj: object, session: Session) -> bool:
@@ -172,6 +184,8 @@ def on_commit_writing(tables: frozenset[str], callback: Callable[[Session], None
         if wrote or tables & session.info.get(WRITTEN, frozenset()):
             callback(session)
 
+    return flag
+
 
 def _forget_config(session: Session) -> None:
     db = session.info.get("db")
@@ -179,7 +193,7 @@ def _forget_config(session: Session) -> None:
         db.config_cache.forget()
 
 
-on_commit_writing(CONFIG_TABLES, _forget_config)
+_CONFIG_WRITTEN = on_commit_writing(CONFIG_TABLES, _forget_config)
 
 
 class Database:
@@ -217,6 +231,8 @@ class Database:
         try:
             session = self._write()
             session.info["db"] = self
+            session.info[_WRITER] = True
+            session.info["config_generation"] = self.config_cache.generation()
             try:
                 yield session
                 session.commit()
@@ -262,6 +278,18 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 #: ``session.info`` key: the tables ``insert_row`` and ``update_row`` wrote to in the
 #: session's transaction
 WRITTEN = "station.written_tables"
+#: ``session.info`` key: the identity keys of the rows ``insert_row`` stored in the session's
+#: transaction
+INSERTED = "station.inserted_rows"
+#: ``session.info`` key: the session is a write transaction of ``Database.write``
+_WRITER = "station.writer"
+
+
+def inserted_here(session: Session, obj: object) -> bool:
+    """Whether ``obj`` was stored by ``insert_row`` in the session's transaction, which no
+    other transaction sees yet: nothing stored before refers to it (a check for rows that
+    point to it can be left out)."""
+    return sa.inspect(obj).key in session.info.get(INSERTED, ())
 
 
 @functools.cache
@@ -281,6 +309,7 @@ def _layout(mapper: Any) -> tuple[sa.Table, tuple[tuple[str, sa.Column[Any]], ..
 def _forget_written(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # after the commit's callbacks, or a rollback
         session.info.pop(WRITTEN, None)
+        session.info.pop(INSERTED, None)
 
 
 def insert_row(session: Session, obj: T) -> T:
@@ -308,6 +337,7 @@ def insert_row(session: Session, obj: T) -> T:
     make_transient_to_detached(obj)  # persistent once added, nothing left to flush
     session.add(obj)
     session.info.setdefault(WRITTEN, set()).add(table.name)
+    session.info.setdefault(INSERTED, set()).add(state.key)
     return obj
 
 

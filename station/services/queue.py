@@ -245,14 +245,16 @@ def _keyed_before(bound: sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
 
 @functools.cache
 def _place_statements() -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
-    """Built once (building a statement costs about as much as running it): one visit's row;
-    the order columns of those not keyed before a bound, each row with the count of those
-    that are (one statement, so both come from one snapshot on PostgreSQL too); and the order
-    columns of everyone."""
+    """Built once (building a statement costs about as much as running it): the visits' rows,
+    each with the number of open counters; the order columns of those not keyed before a
+    bound, each row with the count of those that are (one statement, so both come from one
+    snapshot on PostgreSQL too); and the order columns of everyone."""
     bound = sa.bindparam("bound", type_=UTCDateTime())
     ahead = (_waiting_query(sa.func.count()).where(_keyed_before(bound))
              .scalar_subquery().correlate(None).label("ahead"))
-    return (_places_query().where(Visit.id.in_(sa.bindparam("visit_ids", expanding=True))),
+    counters = _service_statements()[1].scalar_subquery().correlate(None).label("open_counters")
+    return (_places_query().add_columns(counters)
+            .where(Visit.id.in_(sa.bindparam("visit_ids", expanding=True))),
             _waiting_query(*_ORDER_COLUMNS, ahead).where(sa.not_(_keyed_before(bound))),
             _waiting_query(*_ORDER_COLUMNS))
 
@@ -296,7 +298,7 @@ def places_of(session: Session, clock: Clock, visit_ids: Collection[int]) -> dic
         positions = {found.id: found} if found is not None else {}
     else:
         positions = {p.id: p for p in priority.order(entries, now, config)}
-    service, counters = average_service_minutes(session, clock), open_counters(session)
+    service, counters = average_service_minutes(session, clock), rows[0].open_counters
     # (on PostgreSQL each statement sees the newest commits: a visit may have been called
     # between the reads, and is then not among the others)
     return {row.id: _place(row, dataclasses.replace(positions[row.id],

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from drivers.printer import TicketPrintout
 from station import signals
 from station.clock import Clock
-from station.db import flushed_connection, insert_row
+from station.db import cached_config, flushed_connection, insert_row, inserted_here
 from station.domain.masking import mask_plate
 from station.errors import Conflict, NotFound
 from station.models import (
@@ -45,17 +45,20 @@ def _statements() -> tuple[sa.Select[tuple[int]], sa.Select[tuple[int]]]:
 
 
 def kiosk_printer_id(session: Session, kiosk_id: int | None) -> int | None:
-    """The id of the kiosk's enabled ticket printer, if it has one."""
+    """The id of the kiosk's enabled ticket printer, if it has one (configuration: kept by the
+    process's cache, ``station.db.cached_config``, as the settings are)."""
     if kiosk_id is None:
         return None
-    return flushed_connection(session).scalar(_statements()[0], {"kiosk_id": kiosk_id})
+    return cached_config(session, ("kiosk_printer", kiosk_id), lambda: flushed_connection(
+        session).scalar(_statements()[0], {"kiosk_id": kiosk_id}))
 
 
 def issue(session: Session, clock: Clock, actor: Actor, visit: Visit, category: TicketCategory | str,
           *, kiosk_id: int | None = None) -> Ticket:
     """Number and store a ticket for ``visit``; printing follows after commit."""
     category = TicketCategory(category)
-    if flushed_connection(session).scalar(_statements()[1], {"visit_id": visit.id}) is not None:
+    if not inserted_here(session, visit) and (  # a visit opened just now has no ticket
+            flushed_connection(session).scalar(_statements()[1], {"visit_id": visit.id}) is not None):
         raise Conflict("ticket_exists", "该车辆已取号", "This vehicle already has a ticket")
     day = clock.today()
     prefix = str(settings.get(session, f"tickets.prefix.{category.value}"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from station import signals
 from station.clock import Clock
-from station.db import flushed_connection, insert_row, update_row
+from station.db import flushed_connection, insert_row, inserted_here, update_row
 from station.domain.journey import TERMINAL, VisitState, can_move, label
 from station.errors import Conflict, NotFound
 from station.models import Vehicle, Visit, VisitCategory, VisitTransition
@@ -61,12 +61,13 @@ def open_visit(session: Session, clock: Clock, actor: Actor, vehicle: Vehicle, *
     """
     if state not in (VisitState.BOOKED, VisitState.CHECKED_IN):
         raise ValueError("a visit starts booked or checked in")
-    if session.get_bind().dialect.name == "postgresql":  # serialise openings per vehicle
-        session.execute(sa.select(Vehicle.id).where(Vehicle.id == vehicle.id).with_for_update())
-    current = active_visit_id(session, vehicle)
-    if current is not None:
-        raise Conflict("visit_in_progress", "该车辆已有正在办理的检验业务",
-                       "This vehicle already has a visit in progress", visit_id=current)
+    if not inserted_here(session, vehicle):  # a vehicle registered just now has no visit
+        if session.get_bind().dialect.name == "postgresql":  # serialise openings per vehicle
+            session.execute(sa.select(Vehicle.id).where(Vehicle.id == vehicle.id).with_for_update())
+        current = active_visit_id(session, vehicle)
+        if current is not None:
+            raise Conflict("visit_in_progress", "该车辆已有正在办理的检验业务",
+                           "This vehicle already has a visit in progress", visit_id=current)
     now = clock.now()
     visit = insert_row(session, Visit(
         inspection_serial=sequences.new_inspection_serial(session, clock), attempt=1,

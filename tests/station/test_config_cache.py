@@ -160,3 +160,68 @@ def test_a_row_changed_by_update_row_also_drops_the_cache(db, clock):
     with db.write() as s:
         station_db.update_row(s, s.merge(stored), value="逐行更新")
     assert _name(db) == "逐行更新"
+
+
+def test_a_write_transaction_that_changed_no_configuration_reads_it_from_the_cache(db, clock):
+    """A call or a ticket reads settings in its write transaction: no statement for them
+    while the cache holds them (a writer of this process commits only after this one)."""
+    _name(db)
+    seen = _queries(db)
+    with db.write() as s:
+        assert settings.get(s, "station.name") == _name(db)
+    assert not [q for q in seen if "station_settings" in q]
+
+
+@pytest.mark.parametrize("how", ["flushed", "insert_row", "bulk"])
+def test_a_write_transaction_reads_its_own_change_however_it_was_made(db, clock, how):
+    _name(db)
+    with db.write() as s:
+        if how == "flushed":
+            s.add(StationSetting(key="station.name", value="自己改的", updated_at=clock.now()))
+            s.flush()
+        elif how == "insert_row":
+            station_db.insert_row(s, StationSetting(key="station.name", value="自己改的",
+                                                    updated_at=clock.now()))
+        else:
+            s.execute(sa.insert(StationSetting).values(key="station.name", value="自己改的",
+                                                       updated_at=clock.now()))
+        s.info.pop("settings", None)  # as settings.put does: the session's own copy goes
+        assert settings.get(s, "station.name") == "自己改的"
+        with db.read() as r:  # not committed yet: a reader, and the cache, keep the old name
+            assert settings.get(r, "station.name") != "自己改的"
+    assert _name(db) == "自己改的"
+
+
+def test_a_write_transaction_of_another_generation_reads_what_is_stored(db, clock):
+    """On PostgreSQL writers do not wait for each other: one that opened before another's
+    change committed reads for itself, as a read session does."""
+    _name(db)
+    with db.write() as s:
+        db.config_cache.forget()  # another writer's change lands meanwhile
+        seen = _queries(db)
+        settings.get(s, "station.name")
+    assert [q for q in seen if "station_settings" in q]
+
+
+def test_a_kiosks_printer_is_configuration_and_a_change_is_seen_at_once(db, clock, station):
+    from station.models import HardwareDevice
+    from station.services import tickets, users
+
+    with db.read() as s:
+        kiosk_id = users.client_device_by_token(s, station.client_tokens["kiosk"]).id
+    with db.read() as s:
+        printer = tickets.kiosk_printer_id(s, kiosk_id)
+    assert printer is not None
+    seen = _queries(db)
+    with db.write() as s:  # kept: no statement, in a write transaction too
+        assert tickets.kiosk_printer_id(s, kiosk_id) == printer
+    assert not [q for q in seen if "hardware_devices" in q]
+    with db.write() as s:
+        s.get(HardwareDevice, printer).enabled = False
+        assert tickets.kiosk_printer_id(s, kiosk_id) is None  # its own change, not flushed yet
+    with db.read() as s:
+        assert tickets.kiosk_printer_id(s, kiosk_id) is None
+    with db.write() as s:
+        s.get(HardwareDevice, printer).enabled = True
+    with db.write() as s:
+        assert tickets.kiosk_printer_id(s, kiosk_id) == printer

@@ -146,3 +146,47 @@ def test_update_row_refuses_what_it_cannot_store_and_a_rollback_keeps_nothing(db
         s.execute(sa.delete(Ticket).where(Ticket.id == gone.id))
         with pytest.raises(RuntimeError, match="no longer stored"):
             update_row(s, gone, call_state=CallState.CALLED)
+
+
+def test_a_row_stored_here_is_known_until_the_transaction_ends(db, clock):
+    from station.db import inserted_here
+
+    with db.write() as s:
+        vehicle = _vehicle(s, clock)
+        assert inserted_here(s, vehicle)
+    with db.write() as s:
+        loaded = s.get(Vehicle, vehicle.id)
+        assert not inserted_here(s, loaded)  # stored before: others may refer to it
+        s.add(Vehicle(plate_type="02", plate="浙A54321", created_at=clock.now(),
+                      updated_at=clock.now()))
+        s.flush()
+        assert not any(inserted_here(s, o) for o in s.identity_map.values())  # only insert_row's
+    with pytest.raises(RuntimeError), db.write() as s:
+        _vehicle(s, clock, "浙A99999")
+        raise RuntimeError("undo")
+    with db.write() as s:
+        assert not s.info.get("station.inserted_rows")  # a rollback leaves nothing behind
+
+
+def test_a_walk_in_does_not_look_for_what_its_new_rows_cannot_have(db, clock, demo_station):
+    """A vehicle registered in the transaction has no visit in progress; a visit opened in
+    it has no ticket: the check-in asks neither (the database's constraints still hold)."""
+    from station.services import appointments, tickets
+
+    actor = Actor.system("t")
+    with db.write() as s:
+        seen = _statements(db)
+        checked = appointments.walk_in(s, clock, actor, plate_type="02", plate="浙A13579")
+        tickets.issue(s, clock, actor, checked.visit, checked.queue_category)
+    assert not [q for q in seen if q.startswith("SELECT visits.id") or q.startswith("SELECT tickets.id")]
+    with db.write() as s:  # the vehicle is known now: the check runs and refuses a second visit
+        vehicle = s.get(Vehicle, checked.visit.vehicle_id)
+        seen.clear()
+        with pytest.raises(Exception) as err:
+            visits.open_visit(s, clock, actor, vehicle, category=VisitCategory.WALK_IN,
+                              arrived_at=clock.now())
+        assert err.value.code == "visit_in_progress"
+        assert [q for q in seen if q.startswith("SELECT visits.id")]
+    with db.write() as s, pytest.raises(Exception) as err:  # and a known visit, a second ticket
+        tickets.issue(s, clock, actor, s.get(Visit, checked.visit.id), checked.queue_category)
+    assert err.value.code == "ticket_exists"

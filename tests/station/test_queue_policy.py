@@ -152,6 +152,45 @@ def test_each_place_is_its_rank_in_the_whole_order(db, clock):
                 p.visit_id: p for p in some}, now
 
 
+def test_a_places_estimate_follows_the_open_windows(db, clock):
+    """The estimated wait divides the work ahead among the windows open now (read with the
+    visit's row): closing windows lengthens it, for one place as for the whole queue."""
+    from station.models import Counter, OpenState
+    from station.services import calling
+
+    _mixed_queue(db, clock)
+    actor = Actor.system("t")
+    with db.write() as s:  # one service of 8 minutes: the skip before took none
+        counter = s.scalars(sa.select(Counter).where(Counter.state == OpenState.OPEN)
+                            .order_by(Counter.id)).first()
+        _at(clock, "09:41")
+        calling.call_next(s, clock, actor, counter)
+        _at(clock, "09:49")
+        calling.park(s, clock, actor, counter)
+
+    def last() -> tuple[queue.QueuePlace, queue.QueuePlace]:
+        with db.read() as s:
+            whole = queue.counter_queue(s, clock)
+            return whole[-1], queue.place_of(s, clock, whole[-1].visit_id)
+
+    before, alone = last()
+    assert before == alone and before.people_ahead >= 5 and queue_service(db, clock) == 4
+    with db.write() as s:
+        open_ones = s.scalars(sa.select(Counter).where(Counter.state == OpenState.OPEN)).all()
+        assert len(open_ones) >= 2
+        for counter in open_ones[1:]:
+            counter.state = OpenState.CLOSED
+    after, alone = last()
+    assert after == alone
+    assert after.estimated_wait_min == queue.estimate_wait_min(
+        after.people_ahead, queue_service(db, clock), 1) > before.estimated_wait_min
+
+
+def queue_service(db, clock) -> float:
+    with db.read() as s:
+        return queue.average_service_minutes(s, clock)
+
+
 def test_the_lobbys_figures_per_category_are_those_of_the_whole_queue(db, clock):
     """``waiting_per_category`` (the lobby's waits) gives what ``counter_queue`` gives per
     category: how many, the first numbers in call order, the last one's estimated wait."""
