@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from station.clock import Clock
+from station.db import flushed_connection
 from station.domain import priority
 from station.domain.journey import WAITING_FOR_COUNTER, VisitState
 from station.domain.masking import mask_plate
@@ -137,7 +138,8 @@ def average_service_minutes(session: Session, clock: Clock) -> float:
     services) through their indexes, so the cost stays the same all day long, and from one
     day to the next however many transitions the station keeps."""
     start, _ = clock.day_bounds(clock.today())
-    moves = {row.id: row for row in session.execute(_service_statements()[0], {"since": start})}
+    moves = {row.id: row for row in
+             flushed_connection(session).execute(_service_statements()[0], {"since": start})}
     # a move out of CALLED into CALLED (a recall) came back from both halves: once is enough
     rows = sorted(moves.values(), key=lambda row: (row.at, row.id))[-SERVICE_MOVES:]
     called_at: dict[int, datetime] = {}
@@ -281,16 +283,17 @@ def places_of(session: Session, clock: Clock, visit_ids: Collection[int]) -> dic
     now = clock.now()
     config = policy_config(session)
     one, rest, everyone = _place_statements()
-    rows = session.execute(one, {"visit_ids": list(visit_ids)}).all()
+    connection = flushed_connection(session)  # plain rows: the ORM's execution adds nothing
+    rows = connection.execute(one, {"visit_ids": list(visit_ids)}).all()
     if not rows:
         return {}
     bounds = [priority.ahead_bound(_entry(row), now, config) for row in rows]
     known = [bound for bound in bounds if bound is not None]
     ahead = 0
     if len(known) < len(bounds):  # escalated or green channel: among everyone
-        others = session.execute(everyone).all()
+        others = connection.execute(everyone).all()
     else:
-        others = session.execute(rest, {"bound": min(known)}).all()
+        others = connection.execute(rest, {"bound": min(known)}).all()
         ahead = others[0].ahead if others else 0
     entries = [_entry(r) for r in others]
     if len(rows) == 1:  # one visit: counted past, not sorted
