@@ -174,7 +174,7 @@ def test_a_places_estimate_follows_the_open_windows(db, clock):
             return whole[-1], queue.place_of(s, clock, whole[-1].visit_id)
 
     before, alone = last()
-    assert before == alone and before.people_ahead >= 5 and queue_service(db, clock) == 4
+    assert before == alone and before.people_ahead >= 5 and _service_minutes(db, clock) == 4
     with db.write() as s:
         open_ones = s.scalars(sa.select(Counter).where(Counter.state == OpenState.OPEN)).all()
         assert len(open_ones) >= 2
@@ -183,10 +183,10 @@ def test_a_places_estimate_follows_the_open_windows(db, clock):
     after, alone = last()
     assert after == alone
     assert after.estimated_wait_min == queue.estimate_wait_min(
-        after.people_ahead, queue_service(db, clock), 1) > before.estimated_wait_min
+        after.people_ahead, _service_minutes(db, clock), 1) > before.estimated_wait_min
 
 
-def queue_service(db, clock) -> float:
+def _service_minutes(db, clock) -> float:
     with db.read() as s:
         return queue.average_service_minutes(s, clock)
 
