@@ -116,7 +116,7 @@ class PrintWorker:
     def _papers(self, ticket_ids: list[int]) -> list[tuple[int, int | None, TicketPrintout]]:
         """What to print for each ticket, and on which printer (the kiosk's)."""
         with self.db.read() as s:
-            issued = [tickets.get(s, ticket_id) for ticket_id in ticket_ids]
+            issued = tickets.get_many(s, ticket_ids)
             # the places of the tickets, not the whole queue: a ticket called already has none
             places = queue.places_of(s, self.clock, [t.visit_id for t in issued])
             papers = []

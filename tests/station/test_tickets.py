@@ -11,9 +11,11 @@ import sqlalchemy as sa
 from station import printing as printing_module
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
+from station.errors import NotFound
 from station.models import PrintState, Role, Ticket
 from station.printing import PrintWorker
 from station.realtime import PROGRESS, STAFF, hub_of
+from station.services import tickets
 
 
 @pytest.fixture
@@ -100,6 +102,31 @@ def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, db, pri
     with db.read() as s:
         assert list(s.scalars(sa.select(Ticket.print_state))) == [PrintState.PRINTED] * 3
 
+
+
+def test_a_batchs_papers_take_as_many_statements_as_one_paper(client, kiosk, db, printing):
+    """The printer reads a batch's tickets, with their vehicles, in one statement."""
+    worker, _ = printing
+    issued = [_walk_in(client, kiosk, plate)["ticket_id"] for plate in ("浙D30001", "浙D30002", "浙D30003")]
+    worker._papers(issued)  # compiled once
+
+    def statements(ticket_ids):
+        seen: list[str] = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            papers = worker._papers(ticket_ids)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen), papers
+
+    one, _ = statements(issued[:1])
+    three, papers = statements(list(reversed(issued)))
+    assert three == one
+    assert [ticket_id for ticket_id, _, _ in papers] == list(reversed(issued))  # in the order asked
+    assert [paper.plate for _, _, paper in papers] == ["浙D·3**03", "浙D·3**02", "浙D·3**01"]
+    with pytest.raises(NotFound), db.read() as s:
+        tickets.get_many(s, [issued[0], 987654])
 
 @pytest.mark.parametrize(("within_s", "failing"), [(3600, None), (0, None), (3600, 0)])
 def test_outcomes_wait_for_the_next_ones_only_briefly(client, kiosk, db, printing, monkeypatch,
