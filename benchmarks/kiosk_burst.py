@@ -188,9 +188,10 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=8)
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--printers", choices=["external", "in-process"], default="external")
-    parser.add_argument("--no-bare", action="store_true", help="leave out the baseline app")
+    parser.add_argument("--no-bare", dest="bare", action="store_false",
+                        help="leave out the baseline app")
     args = parser.parse_args()
-    if not args.no_bare:
+    if args.bare:
         print(f"baseline (one durable write a ticket): {bare_run(args.kiosks, args.tickets).summary()}",
               flush=True)
     for backend in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:

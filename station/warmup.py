@@ -18,6 +18,7 @@ in progress) ends it there, and a failure is logged and never stops the server.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -45,11 +46,9 @@ def rehearse(db: Database, clock: Clock) -> list[str]:
     done: list[str] = []
     actor = Actor.system("warm-up")
     try:
-        with db.write() as s:
+        with contextlib.suppress(_Rehearsed), db.write() as s:
             _steps(s, clock, actor, done)
             raise _Rehearsed
-    except _Rehearsed:
-        pass
     except DomainError as exc:
         log.info("warm-up ended after %s: %s (%s)", done, exc.code, exc)
     try:
