@@ -21,6 +21,13 @@ def station(demo_station):
     return demo_station
 
 
+@pytest.fixture(autouse=True)
+def _no_expiry(monkeypatch):
+    """What a test caches stays cached however slow the machine: only a drop removes it (the
+    test of the TTL moves the clock itself)."""
+    monkeypatch.setattr(station_db, "_monotonic", lambda: 0.0)
+
+
 def _name(db: Database) -> str:
     with db.read() as s:
         return settings.get(s, "station.name")
