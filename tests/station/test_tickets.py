@@ -133,6 +133,7 @@ def test_a_batchs_papers_take_as_many_statements_as_one_paper(client, kiosk, db,
     with pytest.raises(NotFound), db.read() as s:
         tickets.get_many(s, [issued[0], 987654])
 
+
 @pytest.mark.parametrize(("within_s", "failing"), [(3600, None), (0, None), (3600, 0)])
 def test_outcomes_wait_for_the_next_ones_only_briefly(client, kiosk, db, printing, monkeypatch,
                                                       within_s, failing):
@@ -163,6 +164,33 @@ def test_outcomes_wait_for_the_next_ones_only_briefly(client, kiosk, db, printin
     with db.read() as s:
         assert [s.get(Ticket, t).print_state for t in issued] == (
             [D, D, D] if failing is None else [F, D, D])
+
+
+def test_a_burst_wakes_the_worker_once_and_is_printed_as_one_batch(client, kiosk, db, printing,
+                                                                   monkeypatch):
+    """The first ticket of a burst wakes the worker; it lets the next ones come for
+    ``GATHER_S`` and then places and records them together, each printed."""
+    monkeypatch.setattr(printing_module, "GATHER_S", 1.5)  # however slow the machine
+    worker, simulator = printing
+    batches: list[list[int]] = []
+    papers = worker._papers
+
+    def watched(ticket_ids):
+        batches.append(list(ticket_ids))
+        return papers(ticket_ids)
+
+    monkeypatch.setattr(worker, "_papers", watched)
+    worker.start()
+    try:
+        walk_ins = [_walk_in(client, kiosk, plate) for plate in ("浙D40001", "浙D40002", "浙D40003")]
+        printed = simulator.wait_for_tickets(3, timeout=15)
+    finally:
+        worker.stop()
+    issued = [w["ticket_id"] for w in walk_ins]
+    assert batches == [issued]
+    assert [w["ticket"] in paper.text for w, paper in zip(walk_ins, printed, strict=True)] == [True] * 3
+    with db.read() as s:
+        assert [s.get(Ticket, t).print_state for t in issued] == [PrintState.PRINTED] * 3
 
 
 def test_paper_out_keeps_the_ticket_and_alerts_staff(app, client, kiosk, db, login, printing):
