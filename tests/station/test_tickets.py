@@ -104,7 +104,6 @@ def test_each_printed_ticket_shows_the_people_ahead_of_it(client, kiosk, db, pri
         assert list(s.scalars(sa.select(Ticket.print_state))) == [PrintState.PRINTED] * 3
 
 
-
 def test_a_batchs_papers_take_as_many_statements_as_one_paper(client, kiosk, db, printing,
                                                              monkeypatch):
     """The printer reads a batch's tickets, with their vehicles, in one statement."""
@@ -171,6 +170,7 @@ def test_a_burst_wakes_the_worker_once_and_is_printed_as_one_batch(client, kiosk
     """The first ticket of a burst wakes the worker; it lets the next ones come for
     ``GATHER_S`` and then places and records them together, each printed."""
     monkeypatch.setattr(printing_module, "GATHER_S", 1.5)  # however slow the machine
+    monkeypatch.setattr(printing_module, "POLL_SECONDS", 60.0)  # only a wake-up runs it
     worker, simulator = printing
     batches: list[list[int]] = []
     papers = worker._papers
