@@ -9,6 +9,7 @@
   }
   var token = localStorage.getItem("station.lobbyToken") || "";
   var state = null;
+  var tiles = { urls: null, byLane: {}, loose: [] };   // the camera tiles (updateTiles)
   var STAGE_MAX = 3;
 
   function el(tag, cls, text) {
@@ -37,6 +38,8 @@
     state.lanes.forEach(function (lane) {
       var row = el("div", "lane " + lane.state);
       row.dataset.laneId = lane.id;
+      var body = el("div", "lane-body");
+      row.appendChild(body);
       var head = el("div", "lane-head");
       head.appendChild(el("span", "name", lane.name));
       if (lane.state !== "open") {
@@ -45,7 +48,7 @@
       }
       var wait = waits[lane.id] ? waits[lane.id].estimated_wait_min : lane.estimated_wait_min;
       if (lane.state === "open") head.appendChild(el("span", "wait", "排队 " + lane.waiting.length + " 辆 · 预计等候约 " + (wait || 0) + " 分钟"));
-      row.appendChild(head);
+      body.appendChild(head);
       var stations = el("div", "stations");
       lane.stations.forEach(function (st) {
         var s = el("div", "station " + st.state);
@@ -59,12 +62,16 @@
         }
         stations.appendChild(s);
       });
-      row.appendChild(stations);
+      body.appendChild(stations);
       var line = el("div", "waiting-line");
       line.appendChild(el("span", null, "待检："));
       if (!lane.waiting.length) line.appendChild(el("span", null, "—"));
       lane.waiting.slice(0, 6).forEach(function (w) { line.appendChild(el("span", "plate", w.plate)); });
-      row.appendChild(line);
+      body.appendChild(line);
+      // the lane's own camera beside it: the same element each time (its stream goes on)
+      var video = el("div", "lane-video");
+      (tiles.byLane[lane.id] || []).forEach(function (fig) { video.appendChild(fig); });
+      if (video.childNodes.length) row.appendChild(video);
       box.appendChild(row);
     });
   }
@@ -106,35 +113,38 @@
       box.appendChild(col);
     });
   }
-  // live lane video: masked, low-rate tiles; an image is only replaced when the set changes
-  function renderTiles() {
+  // live lane video: masked, low-rate tiles. A lane's camera is shown beside its lane, any
+  // other camera in the panel below; an image is only made anew when the set changes.
+  function updateTiles() {
     var cameras = state.cameras || [];
-    var box = document.getElementById("tiles");
-    document.getElementById("tiles-panel").hidden = cameras.length === 0;
-    var wanted = cameras.map(function (c) { return c.url; }).join(" ");
-    if (box.dataset.urls === wanted) return;
-    box.dataset.urls = wanted;
-    box.replaceChildren();
+    var wanted = cameras.map(function (c) { return c.url + "@" + c.lane_id; }).join(" ");
+    if (tiles.urls === wanted) return;
+    tiles.urls = wanted; tiles.byLane = {}; tiles.loose = [];
+    var lanes = {};
+    state.lanes.forEach(function (lane) { lanes[lane.id] = true; });
     cameras.forEach(function (c) {
       var fig = el("figure");
       var img = el("img");
       img.alt = c.name;
       // a camera without a picture (offline, or served by another process) takes no room
-      img.addEventListener("error", function () {
-        fig.hidden = true;
-        var shown = box.querySelectorAll("figure:not([hidden])").length;
-        document.getElementById("tiles-panel").hidden = shown === 0;
-      });
+      img.addEventListener("error", function () { fig.hidden = true; showPanel(); });
       img.src = c.url;
       fig.appendChild(img);
       fig.appendChild(el("figcaption", null, c.name));
-      box.appendChild(fig);
+      if (c.lane_id !== null && lanes[c.lane_id]) (tiles.byLane[c.lane_id] = tiles.byLane[c.lane_id] || []).push(fig);
+      else tiles.loose.push(fig);
     });
+    var box = document.getElementById("tiles");
+    box.replaceChildren.apply(box, tiles.loose);
+  }
+  function showPanel() {
+    var shown = tiles.loose.filter(function (fig) { return !fig.hidden; }).length;
+    document.getElementById("tiles-panel").hidden = shown === 0;
   }
   function render() {
     document.getElementById("station-name").textContent = state.station.name;
     document.getElementById("hotline").textContent = state.station.hotline;
-    renderLanes(); renderCalls(); renderQueues(); renderStages(); renderTiles();
+    updateTiles(); renderLanes(); renderCalls(); renderQueues(); renderStages(); showPanel();
     var prices = document.getElementById("prices");
     prices.replaceChildren();
     state.station.prices.forEach(function (p) {

@@ -199,13 +199,17 @@ def public_overview(session: Session, clock: Clock) -> dict[str, Any]:
 
 
 def lane_cameras(session: Session) -> list[dict[str, Any]]:
-    """The lane cameras whose masked live tiles the lobby shows (全程透明化)."""
-    rows = session.execute(sa.select(HardwareDevice.id, HardwareDevice.name)
+    """The lane cameras whose masked live tiles the lobby shows (全程透明化), each with the
+    lane it watches (None for a camera placed at no lane station): the lobby shows a lane's
+    tile beside the lane."""
+    rows = session.execute(sa.select(HardwareDevice.id, HardwareDevice.name, LaneStation.lane_id)
+                           .outerjoin(LaneStation, LaneStation.id == HardwareDevice.lane_station_id)
                            .where(HardwareDevice.kind == DeviceKind.CAMERA,
                                   HardwareDevice.enabled.is_(True))
                            .order_by(HardwareDevice.name)).all()
-    return [{"id": device_id, "name": name, "url": f"/cameras/{device_id}/live.mjpg"}
-            for device_id, name in rows]
+    return [{"id": device_id, "name": name, "lane_id": lane_id,
+             "url": f"/cameras/{device_id}/live.mjpg"}
+            for device_id, name, lane_id in rows]
 
 
 #: the stages an owner follows on the progress page, with the visit states each covers

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from station import runtime
 from station.testing import LiveServer
 from tests.conftest import need
 
@@ -43,6 +44,22 @@ def page(browser: Any) -> Iterator[Any]:
 def live(app: Any) -> Iterator[LiveServer]:
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def station_runtime(app: Any, live: LiveServer, demo_station: Any) -> Iterator[Any]:
+    """The station runtime with every device of the demo simulated (printers, cameras, LED
+    displays, the smoke meter), as `station demo` runs it. Progress URLs point at the live
+    server."""
+    config = app.extensions["station.config"]
+    config.simulate_devices = True
+    config.public_url = live.url
+    rt = runtime.start(app)
+    try:
+        assert rt.active, "the test process must win the runtime lock"
+        yield rt
+    finally:
+        rt.stop()
 
 
 def screenshot(page: Any, tmp_path: Path, name: str) -> Path:

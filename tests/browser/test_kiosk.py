@@ -4,7 +4,6 @@ ESC/POS printer: walk-in, booked check-in, printer failure, errors, idle reset, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 
 from simulators.printer import PrinterSimulator
-from station import runtime
 from station.models import Channel, DeviceKind, HardwareDevice
 from station.services import appointments
 from station.services.actors import Actor
@@ -31,18 +29,9 @@ MIN_TARGET_PX = 88
 
 
 @pytest.fixture
-def printing(app: Any, live: Any, demo_station: Any) -> Iterator[Any]:
-    """The station runtime with its devices simulated: the print worker really prints on the
-    demo kiosk's ESC/POS printer simulator. Progress URLs point at the live server."""
-    config = app.extensions["station.config"]
-    config.simulate_devices = True
-    config.public_url = live.url
-    rt = runtime.start(app)
-    try:
-        assert rt.active, "the test process must win the runtime lock"
-        yield rt
-    finally:
-        rt.stop()
+def printing(station_runtime: Any) -> Any:
+    """The print worker really prints on the demo kiosk's ESC/POS printer simulator."""
+    return station_runtime
 
 
 def printer_simulator(rt: Any, db: Any) -> PrinterSimulator:

@@ -1,5 +1,5 @@
-"""The lobby display at 1920×1080: lanes with the masked plates at each station, queues,
-key-handover stages, a blocked station's reason; it updates within a second when an
+"""The lobby display at 1920×1080: lanes with the masked plates at each station and each
+lane's live camera beside it, queues, key-handover stages, a blocked station's reason; it updates within a second when an
 inspector finishes a station, and shows "reconnecting" (never stale data as live) when the
 server goes away."""
 
@@ -55,7 +55,7 @@ def _busy_station(db, clock):
 
 
 def test_lobby_updates_within_a_second_when_a_station_is_finished(
-        page, live, demo_station, db, clock, client, login, tmp_path):
+        page, live, demo_station, db, clock, client, login, tmp_path, station_runtime):
     visit_id = _busy_station(db, clock)
     kiosk = {"Authorization": f"Bearer {demo_station.client_tokens['kiosk']}"}
     for plate in ("浙B13579", "浙C24680", "浙E11223"):
@@ -88,6 +88,17 @@ def test_lobby_updates_within_a_second_when_a_station_is_finished(
     assert response.status_code == 200, response.get_json()
     page.locator(f'.station[data-station-id="{here}"] .car.finished').wait_for(timeout=1_000)
     assert time.monotonic() - started < 1.0
+    # each lane's live camera beside its lane, on the one screen (the cameras run in the
+    # runtime, as in the demo); no camera is left for the panel below the lanes
+    tiles = page.locator(".lane .lane-video img")
+    page.wait_for_function("() => { const t = [...document.querySelectorAll('.lane .lane-video img')];"
+                           " return t.length === 3 && t.every(i => i.naturalWidth > 0); }",
+                           timeout=15_000)
+    for n, lane in enumerate(page.locator(".lane").all()):
+        assert lane.locator(".lane-video figcaption").inner_text() == f"{n + 1}号线摄像头"
+    for box in (tiles.nth(n).bounding_box() for n in range(3)):
+        assert box["width"] >= 160 and box["y"] + box["height"] <= 1080
+    assert page.locator("#tiles-panel").is_hidden()
     page.wait_for_timeout(300)  # let the waits event land before the picture
     path = screenshot(page, tmp_path, "lobby_live")
     target = ROOT / "docs" / "screenshots" / "lobby.png"

@@ -19,6 +19,7 @@ from station.models import (
     AuditEntry,
     DeviceKind,
     HardwareDevice,
+    Lane,
     LaneStation,
     Role,
     Vehicle,
@@ -241,3 +242,20 @@ def test_a_camera_without_a_picture_gives_no_photo_and_is_counted(db, clock, dem
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(EvidencePhoto)) == 0
     service.stop()
+
+
+def test_the_lobby_is_told_which_lane_each_camera_watches(db, clock, demo_station):
+    """The lobby shows a lane's camera beside the lane: the snapshot names it; a camera at no
+    lane station has none (the display puts it in the panel below the lanes)."""
+    from station.services import overview
+
+    with db.write() as s:
+        s.add(HardwareDevice(kind=DeviceKind.CAMERA, name="大厅摄像头", simulated=True, config={},
+                             created_at=clock.now()))
+    with db.read() as s:
+        cameras = {c["name"]: c for c in overview.public_overview(s, clock)["cameras"]}
+        lane_of_number = {lane.number: lane.id for lane in s.scalars(sa.select(Lane))}
+    assert {name: c["lane_id"] for name, c in cameras.items()} == {
+        "1号线摄像头": lane_of_number[1], "2号线摄像头": lane_of_number[2],
+        "3号线摄像头": lane_of_number[3], "大厅摄像头": None}
+    assert all(c["url"] == f"/cameras/{c['id']}/live.mjpg" for c in cameras.values())
