@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from station.auth import require_device, require_roles
 from station.context import get_clock, get_db
 from station.domain.masking import mask_plate
+from station.domain.vehicle_codes import FUEL_LABELS, VEHICLE_TYPES
 from station.models import ClientKind, Role
 from station.models.tracking import PositionKind, PositionSource
 from station.services import assignment, lanes, overview, tracking, visits
@@ -104,8 +105,12 @@ def get_station(station_id: int) -> dict[str, Any]:
 
 def _car(visit: Any) -> dict[str, Any]:
     v = visit.vehicle
+    vehicle_type = VEHICLE_TYPES.get(v.vehicle_type or "")
     return {"visit_id": visit.id, "plate": v.plate, "plate_masked": mask_plate(v.plate),
             "plate_type": v.plate_type, "vehicle_type": v.vehicle_type, "fuel": v.fuel,
+            # what the inspector reads (Chinese first, the codes for the record)
+            "vehicle_type_label": vehicle_type[0] if vehicle_type else v.vehicle_type,
+            "fuel_label": FUEL_LABELS[v.fuel][0] if v.fuel else None,
             "use_nature": v.use_nature, "attempt": visit.attempt, "state": visit.state.value,
             "assigned_lane_reason": visit.assigned_lane_reason}
 

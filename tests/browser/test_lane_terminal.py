@@ -34,6 +34,8 @@ def test_inspector_finishes_a_station_and_the_lobby_follows(browser, page, live,
     page.locator("#rt-status.live").wait_for(timeout=10_000)
     page.get_by_role("button", name="车辆到位").click()
     page.locator("#car-plate", has_text="浙A37120").wait_for(timeout=5_000)
+    assert page.locator("#car-info").inner_text() == "小型轿车 · 汽油"  # words, not codes
+    assert page.locator("#emission-link").is_hidden()  # a smoke test only at a diesel station
     lobby.locator(f'.station[data-station-id="{first}"] .car.arrived').wait_for(timeout=1_000)
     page.get_by_role("button", name="本工位完成，车辆前往下一工位").click()
     page.locator("#error", has_text="以下项目尚未判定").wait_for(timeout=5_000)

@@ -79,7 +79,7 @@
       car.emission = !!data.emission_page;
       document.getElementById("car-plate").textContent = car.plate;
       document.getElementById("car-info").textContent =
-        [car.vehicle_type, car.fuel, car.attempt > 1 ? "第" + car.attempt + "次" : ""].filter(Boolean).join(" · ");
+        [car.vehicle_type_label, car.fuel_label, car.attempt > 1 ? "第" + car.attempt + "次" : ""].filter(Boolean).join(" · ");
       document.getElementById("car-retest").hidden = car.attempt <= 1;
       var link = document.getElementById("emission-link");
       link.hidden = !data.emission_page;
