@@ -12,6 +12,7 @@ from the model's own bookkeeping — the simulator measures the station, not its
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -105,6 +106,11 @@ def summary(values: Iterable[float | None]) -> dict[str, float | int | None]:
             "p90": p90, "max": data[-1]}
 
 
+def _natural(item: tuple[str, Any]) -> list[Any]:
+    """「station2」 before 「station10」: the numbers in a key compared as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", item[0])]
+
+
 def capacity_bound_per_min(run: DayRun) -> float:
     """Σ over lanes of 1 / the lane's longest mean station time (cars per minute)."""
     return sum(1 / max(times.values()) for times in run.lane_station_minutes.values() if times)
@@ -124,6 +130,8 @@ class DayFigures:
     capacity_per_day: float
     throughput_share: float
     utilisation: dict[str, float]
+    #: a readable name for each key of ``utilisation``
+    labels: dict[str, str]
     queue_samples: list[tuple[float, int, int]]
     waits_by_hour: dict[int, float]
 
@@ -160,7 +168,8 @@ def day_figures(run: DayRun) -> DayFigures:
         walk_in=block([t for t in times if not t.booked]), all=block(times),
         capacity_per_day=capacity,
         throughput_share=tested_in_day / capacity if capacity else 0.0,
-        utilisation={k: round(b.utilisation, 3) for k, b in sorted(run.busy.items())},
+        utilisation={k: round(b.utilisation, 3) for k, b in sorted(run.busy.items(), key=_natural)},
+        labels={k: run.labels.get(k, k) for k in run.busy},
         queue_samples=run.queue_samples,
         waits_by_hour={h: statistics.fmean(v) for h, v in sorted(by_hour.items())})
 

@@ -142,6 +142,8 @@ class DayRun:
     queue_samples: list[tuple[float, int, int]] = field(default_factory=list)
     #: station kind → mean service minutes per lane (for the capacity bound)
     lane_station_minutes: dict[int, dict[str, float]] = field(default_factory=dict)
+    #: what a manager reads for each of ``busy``'s keys (「1号线 2.外观检验」, 「3号窗口」…)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 class StationDay:
@@ -525,8 +527,15 @@ class StationDay:
         self.desk = simpy.Resource(self.env, capacity=self.profile.desks)
         self.pickup_window = simpy.Resource(self.env, capacity=1)
         with self.db.read() as s:
+            all_stations = list(s.scalars(sa.select(LaneStation)))
             self.stations = {st.id: simpy.Resource(self.env, capacity=self.profile.positions(st.kind))
-                             for st in s.scalars(sa.select(LaneStation))}
+                             for st in all_stations}
+            self.run_record.labels.update(
+                {f"station{st.id}": f"{st.lane.number}号线 {st.position}.{st.name}" for st in all_stations})
+        self.run_record.labels.update(
+            {f"counter{n}": f"{n}号窗口" for n in self.counter_ids}
+            | {f"runner{n}": f"引车员{n}" for n in range(1, self.profile.runners + 1)}
+            | {"desk": "交钥匙台", "pickup": "取件窗口"})
         day_minutes = (self.closes - self.opens).total_seconds() / 60
         # open all day: each test position, each desk clerk, the pick-up window
         for station_id, resource in self.stations.items():

@@ -69,8 +69,9 @@ def render(profile: DayProfile, days: Sequence[DayFigures], comparison: Comparis
                       "lane": [lane for *_, lane in d.queue_samples]} for p, d in first.items()},
         "hours": {"labels": [f"{h}:00" for h in hours],
                   "priority": mean_by_hour("priority"), "fifo": mean_by_hour("fifo")},
-        "utilisation": {"labels": list(utilisation), "values": [round(v * 100, 1)
-                                                               for v in utilisation.values()]},
+        "utilisation": {"labels": [next((d.labels[k] for d in ours if k in d.labels), k)
+                                   for k in utilisation],
+                        "values": [round(v * 100, 1) for v in utilisation.values()]},
     }
     # the headline policy: ours, or the one policy a run used
     lead = "priority" if "priority" in comparison.figures else next(iter(comparison.figures), "priority")

@@ -3,6 +3,7 @@ numbers across policies, a policy change that changes the outcome, and the figur
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -87,6 +88,12 @@ def test_a_day_runs_through_every_real_step(template, tmp_path):
     # every resource that worked shows it: the desk, the pick-up window, the stations used
     assert day.utilisation["desk"] > 0 and day.utilisation["pickup"] > 0
     assert sum(1 for name, u in day.utilisation.items() if name.startswith("station") and u > 0) >= 4
+    # each named as a manager reads it, stations in their lanes' order
+    assert (day.labels["desk"], day.labels["pickup"], day.labels["counter1"],
+            day.labels["runner1"]) == ("交钥匙台", "取件窗口", "1号窗口", "引车员1")
+    stations = [day.labels[k] for k in day.utilisation if k.startswith("station")]
+    assert stations[:2] == ["1号线 1.联网查询/唯一性", "1号线 2.外观检验"]
+    assert all(re.fullmatch(r"\d号线 \d\.\S+", name) for name in stations), stations
     assert day.capacity_per_day > 0 and 0 < day.throughput_share < 1
 
 
