@@ -60,7 +60,9 @@ def render(profile: DayProfile, days: Sequence[DayFigures], comparison: Comparis
 
     ours = [d for d in days if d.policy == "priority"]
     utilisation: dict[str, float] = {}
+    names: dict[str, str] = {}
     for d in ours:
+        names.update(d.labels)
         for name, value in d.utilisation.items():
             utilisation[name] = utilisation.get(name, 0.0) + value / len(ours)
     charts = {
@@ -69,8 +71,7 @@ def render(profile: DayProfile, days: Sequence[DayFigures], comparison: Comparis
                       "lane": [lane for *_, lane in d.queue_samples]} for p, d in first.items()},
         "hours": {"labels": [f"{h}:00" for h in hours],
                   "priority": mean_by_hour("priority"), "fifo": mean_by_hour("fifo")},
-        "utilisation": {"labels": [next((d.labels[k] for d in ours if k in d.labels), k)
-                                   for k in utilisation],
+        "utilisation": {"labels": [names.get(k, k) for k in utilisation],
                         "values": [round(v * 100, 1) for v in utilisation.values()]},
     }
     # the headline policy: ours, or the one policy a run used
