@@ -42,7 +42,7 @@ from station.models.window import (
     RetestBooking,
 )
 
-from . import audit, payments, registration, settings, visits
+from . import audit, feedback, payments, registration, settings, visits
 from .actors import Actor
 
 settings.register(
@@ -141,6 +141,9 @@ def visit_card(session: Session, clock: Clock, visit: Visit) -> dict[str, Any]:
                    "outcome_zh": ITEM_OUTCOME_LABELS[i.outcome][0], "reason": i.reason,
                    "measured": i.measured} for i in items],
         "papers_ready": not blockers,
+        # whether the owner has rated the visit (好差评, once per visit); the level stays
+        # anonymous to the counter
+        "rated": feedback.rating_for_visit(session, visit.id) is not None,
         "papers_blockers": [zh for zh, _ in blockers],
         "can_book_retest": (visit.result is VisitResult.FAIL and retest is None
                             and visit.state in (VisitState.KEYS_RETURNED, VisitState.PAPERS_PRINTED)),

@@ -154,7 +154,13 @@ def test_a_whole_visit_at_the_counter(app, client, live, page, runtime, station,
         page.wait_for_selector("#pk-docs >> text=检验报告：已打印", timeout=10000)
         # the owner rates the visit on the window's screen
         page.click("#pk-levels button[data-level=very_satisfied]")
-        page.wait_for_selector("#pk-rated >> text=✓")
+        page.wait_for_selector("#pk-rated >> text=✓ 非常满意")
+        # the card refreshes (its documents' print states): the thanks stay, no second rating
+        page.evaluate("document.getElementById('pk-title').textContent = ''")
+        page.click("#btn-find")
+        page.wait_for_function("document.getElementById('pk-title').textContent !== ''")
+        assert page.inner_text("#pk-rated") == "✓ 非常满意"
+        assert page.query_selector_all("#pk-levels button") == []
         with db.read() as s:
             from station.models.feedback import Rating, RatingChannel
 

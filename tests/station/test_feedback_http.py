@@ -77,9 +77,13 @@ def test_kiosk_rates_with_its_device_token_and_the_ticket_qr(client, db, clock, 
 def test_pickup_window_rates_by_visit_and_staff_cannot_see_whose_rating(client, db, clock, login):
     visit_id, _ = served_visit(db, clock, "浙A20005")
     h = {"X-CSRFToken": login(Role.COUNTER)}
+    assert client.get(f"/api/v1/window/visits/{visit_id}").get_json()["rated"] is False
     made = client.post("/api/v1/feedback/ratings", headers=h,
                        json={"visit_id": visit_id, "level": "basically_satisfied"})
     assert made.status_code == 201 and made.get_json()["channel"] == "pickup_window"
+    # the window's card says the visit is rated (so the buttons are not offered again), not how
+    card = client.get(f"/api/v1/window/visits/{visit_id}").get_json()
+    assert card["rated"] is True and "basically_satisfied" not in str(card)
     assert client.get("/api/v1/feedback/ratings").status_code == 403
     assert client.get("/feedback/ratings").status_code == 403
     assert client.get("/feedback/scorecard").status_code == 403

@@ -274,13 +274,19 @@
   }
   /* the owner rates the visit at the window (好差评): five levels, once per visit */
   var ratingLevels = null;
+  var givenHere = {};  // visit id → the label the owner just pressed on this screen
   function showRating(card) {
     var box = $("pk-rating");
     box.hidden = !card.result;
     if (box.hidden) return;
+    var row = $("pk-levels");
+    if (card.rated) {  // once per visit: a refresh of the card keeps the thanks, not the buttons
+      text($("pk-rated"), "✓ " + (givenHere[card.id] || T.rated));
+      row.innerHTML = "";
+      return;
+    }
     text($("pk-rated"), "");
     var render = function (levels) {
-      var row = $("pk-levels");
       row.innerHTML = "";
       levels.forEach(function (lv) {
         var b = el("button", "button big" + (lv.bad ? " warn" : ""), lv.label);
@@ -288,6 +294,7 @@
         b.dataset.level = lv.value;
         b.addEventListener("click", function () {
           api("POST", "/api/v1/feedback/ratings", {visit_id: card.id, level: lv.value}).then(function () {
+            givenHere[card.id] = lv.label;
             text($("pk-rated"), "✓ " + lv.label);
             row.innerHTML = "";
           }, function (err) { text($("pk-rated"), err.message); });
