@@ -11,8 +11,8 @@ the window for its next call), until the queue answers ``queue_empty``. A call i
 ``call-next`` answers 200; duplicates are tickets called twice; lock errors are answers that
 are neither 200 nor ``queue_empty`` (a database lock or deadlock surfaces as a 5xx/409).
 
-First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO's in
-``threading`` mode), the same client threads and the same two requests per call, answered by
+First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO in
+``threading`` mode on Gunicorn's threaded worker), the same client threads and the same two requests per call, answered by
 one durable SQLite write each and nothing else. Its rate is the most this server and this
 client reach on the machine, whatever the station does.
 Last line: RESULT call_next db=<name> counters=<n> calls=<n> duplicates=<n> lock_errors=<n> per_s=<float>
@@ -121,7 +121,7 @@ def run(backend: str, windows: int, total: int) -> str:
                 f"duplicates={duplicates} lock_errors={len(errors)} per_s={per_s:.1f}")
 
 
-#: The baseline: the same HTTP server (Flask-SocketIO's, threading mode), the same client and
+#: The baseline: the same HTTP server (as ``station serve``), the same client and
 #: the same two requests, with the least a call and a park can do: one durable SQLite write
 #: (WAL, synchronous=FULL) each, no sign-in, no policy, no record, no event.
 BARE_APP = r'''

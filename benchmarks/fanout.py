@@ -8,7 +8,7 @@ terminal device posts "finished at station 1" for one car after another
 (``POST /api/v1/tracking/events``). Latency = from
 sending the POST to a client receiving that car's ``position`` event, over every (event,
 client) pair. The baseline, in the same run: a bare Flask-SocketIO app (same ``threading``
-server mode, Werkzeug + simple-websocket, same SQLite settings) whose POST takes the same
+mode, the station's server with simple-websocket, same SQLite settings) whose POST takes the same
 JSON report (with the same headers), inserts it as one row, broadcasts a payload of the same
 size to the same N clients and answers the row as JSON; the measuring process sends and reads
 the same bytes for either server, so what differs is the servers' work. The two servers take turns

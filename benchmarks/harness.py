@@ -110,8 +110,8 @@ def station_server(backend: str, *, env: dict[str, str] | None = None,
             log.close()
 
 
-#: The start of every baseline app (``bare_server``): Flask-SocketIO's server in ``threading``
-#: mode, as the station's; ``conn()``, a SQLite connection per thread (WAL,
+#: The start of every baseline app (``bare_server``): Flask-SocketIO in ``threading`` mode on
+#: the station's server (``station.serving.StationServer``: Gunicorn's threaded worker); ``conn()``, a SQLite connection per thread (WAL,
 #: ``synchronous=FULL``); ``one(sql, *params)``, one durable write under the process's writer
 #: lock (the station's writers queue on one too); ``args``, what follows the port on the
 #: command line; ``GET /up``.
@@ -140,8 +140,8 @@ def up():
     return "ok"
 '''
 _BARE_SERVE = """
-sio.run(app, host="127.0.0.1", port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-        log_output=False)
+from station.serving import StationServer
+StationServer("127.0.0.1", port, 512, lambda: app, ready=None).run()
 """
 
 

@@ -13,8 +13,8 @@ commit. Duplicates are ticket numbers handed out twice.
 The demo station's other simulated devices (lane cameras rendering synthetic video, LED
 displays, the smoke meter) are switched off: in the demo they run inside the server process,
 and their simulators' work would be measured instead of the check-in path.
-First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO's in
-``threading`` mode), the same kiosk threads and the same walk-in requests, each answered by
+First, in the same run, the baseline (``BARE_APP``): the same server (Flask-SocketIO in
+``threading`` mode on Gunicorn's threaded worker), the same kiosk threads and the same walk-in requests, each answered by
 one durable SQLite write (a day counter and a ticket, unique by a constraint) and nothing
 else. Its latency is the least this server and this client reach on the machine, whatever
 the station does (``--no-bare`` leaves it out).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -10,11 +9,15 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from station.config import Config
 from station.errors import DomainError
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class StationGroup(click.Group):
@@ -76,31 +79,33 @@ def db_revision(message: str) -> None:
 
 
 def _serve(config: Config, demo_tokens: dict[str, str] | None = None) -> None:
-    from station import create_app, runtime, warmup
+    from station import create_app, serving
+
+    def build() -> Flask:
+        app = create_app(config)
+        if demo_tokens:  # the demo's start page links the lobby display with its token
+            app.extensions["station.demo_tokens"] = demo_tokens
+        return app
+
+    click.echo(f"station serving at http://{config.host}:{config.port}/ ({config.server})")
+    if config.server == "gunicorn":
+        serving.StationServer.of(config, build).run()
+        return
     from station.realtime import hub_of
 
-    app = create_app(config)
-    if demo_tokens:  # the demo's start page links the lobby display with its token
-        app.extensions["station.demo_tokens"] = demo_tokens
-    rt = runtime.start(app)
-    warmup.warm_up(app)  # the first requests after a start as quick as the rest
-    # What starting made (modules, models, the app: about 200,000 objects) lives as long as
-    # the process. Frozen, it is left out of the collector's full passes, each of which
-    # otherwise stops every thread for about 0.1 s (docs/BENCHMARKS.md).
-    gc.collect()
-    gc.freeze()
+    app = build()
+    stop = serving.prepare(app)
 
     def _stop(*_args: object) -> None:
-        rt.stop()
+        stop()
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, _stop)
-    click.echo(f"station serving at http://{config.host}:{config.port}/")
     try:
         hub_of(app).socketio.run(app, host=config.host, port=config.port,
                                  allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
     finally:
-        rt.stop()
+        stop()
 
 
 @main.command()

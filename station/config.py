@@ -64,6 +64,10 @@ class Config:
     sms_gateway_token: str = ""
     host: str = "127.0.0.1"
     port: int = 5000
+    #: the HTTP server: "gunicorn" (its threaded worker) or "werkzeug" (station/serving.py)
+    server: str = "gunicorn"
+    #: the server's thread pool; each open WebSocket holds one thread
+    threads: int = 512
     #: the address owners' phones reach the server at (QR codes on tickets); default host:port
     public_url: str = ""
     #: the police platform's vehicle query (联网查询); without it the demo uses its simulator
@@ -84,6 +88,10 @@ class Config:
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
+        if self.server not in ("gunicorn", "werkzeug"):
+            raise ValueError(f"STATION_SERVER must be gunicorn or werkzeug, not {self.server!r}")
+        if self.threads < 8:
+            raise ValueError(f"STATION_THREADS must be at least 8, not {self.threads}")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
@@ -104,6 +112,8 @@ class Config:
             "sms_gateway_token": _env("STATION_SMS_GATEWAY_TOKEN", ""),
             "host": _env("STATION_HOST", "127.0.0.1"),
             "port": int(_env("STATION_PORT", "5000")),
+            "server": _env("STATION_SERVER", "gunicorn"),
+            "threads": int(_env("STATION_THREADS", "512")),
             "public_url": _env("STATION_PUBLIC_URL", ""),
             "archive_path": Path(a) if (a := _env("STATION_ARCHIVE_PATH")) else None,
             "police_platform_url": _env("STATION_POLICE_PLATFORM_URL"),
