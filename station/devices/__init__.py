@@ -27,7 +27,7 @@ from station import signals
 from station.clock import Clock
 from station.db import Database
 from station.errors import Conflict
-from station.models import DeviceKind, HardwareDevice
+from station.models import DEVICE_KIND_LABELS, DeviceKind, HardwareDevice
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ class DeviceStatus:
     next_retry_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "kind": self.kind.value, "state": self.state.value,
+        return {"id": self.id, "name": self.name, "kind": self.kind.value,
+                "kind_label": DEVICE_KIND_LABELS[self.kind][0], "state": self.state.value,
                 "state_label": STATE_LABELS[self.state][0], "message": self.message,
                 "since": self.since.isoformat(), "simulated": self.simulated,
                 "attempts": self.attempts,

@@ -109,7 +109,7 @@ def test_a_meter_that_never_leaves_warm_up_cannot_be_zeroed(app, db, clock, tech
                         .where(DailyCheck.day == clock.today())) == 0
 
 
-def test_a_silent_meter_is_a_clear_error_and_goes_offline(app, db, clock, tech):
+def test_a_silent_meter_is_a_clear_error_and_goes_offline(app, client, db, clock, tech):
     post, _ = tech
     sim = simulator()
     with meter_on_pty(app, db, clock, sim) as manager:
@@ -120,6 +120,9 @@ def test_a_silent_meter_is_a_clear_error_and_goes_offline(app, db, clock, tech):
         assert "烟度计" in r.json["message_zh"]
         st = next(x for x in manager.statuses() if x.kind.value == "smoke_meter")
         assert st.state.value == "retrying"
+        # the device page says so in words, the kind too (not "smoke_meter")
+        page = client.get("/technician/devices").get_data(as_text=True)
+        assert "<td>不透光烟度计</td>" in page and "smoke_meter" not in page
         r = post("/zero")  # the device is now offline: refused at once by the device layer
         assert r.status_code == 409 and r.json["code"] == "device_unavailable"
 
