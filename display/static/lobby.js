@@ -168,10 +168,16 @@
       });
     });
   }
-  function tick() {
-    var now = new Date();
-    document.getElementById("clock").textContent = now.toLocaleTimeString("zh-CN", {hour12: false});
-    document.getElementById("date").textContent = now.toLocaleDateString("zh-CN", {month: "long", day: "numeric", weekday: "short"});
+  function tick() {  // the station's time, whatever zone this machine is set to
+    var now = new Date(), zone = state && state.station && state.station.timezone;
+    var show = function (z) {
+      var inZone = z ? {timeZone: z} : {};
+      document.getElementById("clock").textContent =
+        now.toLocaleTimeString("zh-CN", Object.assign({hour12: false}, inZone));
+      document.getElementById("date").textContent =
+        now.toLocaleDateString("zh-CN", Object.assign({month: "long", day: "numeric", weekday: "short"}, inZone));
+    };
+    try { show(zone); } catch (e) { show(null); }  // a zone this browser does not know: its own
   }
   setInterval(tick, 1000); tick();
 

@@ -529,15 +529,19 @@
       if (!registered) { show("unregistered"); return null; }
       return api("GET", "/api/v1/station").then(function (station) {
         state.station = station;
+        tick();  // in the station's time zone from now on
         return refreshOpen();
       });
     }).catch(function () { setTimeout(boot, TIMEOUTS.retryMs); });
   }
 
-  function tick() {
-    var now = new Date();
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    $("clock").textContent = pad(now.getHours()) + ":" + pad(now.getMinutes());
+  function tick() {  // the station's time, whatever zone this machine is set to
+    var now = new Date(), zone = state.station && state.station.timezone;
+    var show = function (z) {
+      $("clock").textContent = now.toLocaleTimeString("zh-CN", Object.assign(
+        {hour: "2-digit", minute: "2-digit", hourCycle: "h23"}, z ? {timeZone: z} : {}));
+    };
+    try { show(zone); } catch (e) { show(null); }  // a zone this browser does not know: its own
   }
 
   // -- wiring ------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ class PublicStationSchema(Schema):
     name = fields.Str()
     hotline = fields.Str()
     address = fields.Str()
+    timezone = fields.Str(metadata={"description": "the station's IANA time zone (screens' clocks)"})
     price_list_version = fields.Int(allow_none=True)
     prices = fields.List(fields.Nested(PriceItemSchema))
 

@@ -59,6 +59,8 @@ def public_station(session: Session, clock: Clock) -> dict[str, Any]:
         "name": settings.get(session, "station.name"),
         "hotline": settings.get(session, "station.hotline"),
         "address": settings.get(session, "station.address"),
+        # the screens' clocks show the station's time whatever zone their machine is set to
+        "timezone": getattr(clock.tz, "key", None) or str(clock.tz),  # type: ignore[attr-defined]
         "price_list_version": price_list.version if price_list else None,
         "prices": [{"code": i.code, "name": i.name_zh, "name_zh": i.name_zh, "name_en": i.name_en,
                     "amount_fen": i.amount_fen, "amount_yuan": _yuan(i.amount_fen)}

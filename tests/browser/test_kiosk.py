@@ -100,7 +100,8 @@ def overflowing(page: Any) -> list[str]:
         for (const e of document.querySelectorAll('main *, header *')) {
             if (e.offsetParent === null) continue;
             const r = e.getBoundingClientRect();
-            const box = e.parentElement.closest('.ticket-card, .qr-card, .next-step, .screen, header');
+            const box = e.parentElement.closest(
+                '.ticket-card, .qr-card, .next-step, .choice, .toggle, .screen, header');
             if (!inside(r, {left: 0, top: 0, right: innerWidth, bottom: innerHeight}) ||
                 (box && !inside(r, box.getBoundingClientRect())))
                 out.push(e.id || e.className || e.tagName);
@@ -388,6 +389,25 @@ def test_the_lobby_display_token_is_not_a_kiosk(browser, live, demo_station):
                                LANDSCAPE)
     try:
         page.locator("#screen-unregistered").wait_for()
+    finally:
+        context.close()
+
+
+def test_the_clock_shows_the_stations_time_in_any_machine_zone(browser, live, demo_station):
+    """A kiosk whose machine is set to another zone still shows the station's time (the
+    station is in Asia/Shanghai; the ticket prints that time)."""
+    context = browser.new_context(viewport=LANDSCAPE, locale="zh-CN", timezone_id="America/New_York")
+    page = context.new_page()
+    try:
+        page.goto(f"{live.url}/kiosk/#token={demo_station.client_tokens['kiosk']}")
+        page.locator("#screen-home").wait_for()
+        station_now = [datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")]
+        page.wait_for_function("document.getElementById('station-name').textContent !== ''")
+        page.wait_for_timeout(1200)  # the next tick, with the station's facts read
+        shown = page.locator("#clock").inner_text()
+        station_now.append(datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:%M"))
+        assert shown in station_now, (shown, station_now)
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
     finally:
         context.close()
 

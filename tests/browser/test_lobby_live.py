@@ -6,8 +6,9 @@ server goes away."""
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -120,3 +121,20 @@ def test_lobby_shows_reconnecting_when_the_server_is_gone(page, app, demo_statio
     page.locator("#rt-status.reconnecting").wait_for(timeout=20_000)
     assert page.locator("#offline-banner").is_visible()
     assert page.locator("#main.stale").count() == 1
+
+
+def test_the_lobby_clock_shows_the_stations_time_in_any_machine_zone(browser, live, demo_station):
+    """A display whose machine is set to another zone still shows the station's time."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
+                                  timezone_id="Europe/London")
+    page = context.new_page()
+    try:
+        page.goto(f"{live.url}/display/#token={demo_station.client_tokens['lobby_display']}")
+        page.locator("#rt-status.live").wait_for(timeout=20_000)
+        station_now = [datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")]
+        page.wait_for_timeout(1200)  # the next tick, with the snapshot's station facts
+        shown = page.locator("#clock").inner_text()[:5]
+        station_now.append(datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%H:%M"))
+        assert shown in station_now, (shown, station_now)
+    finally:
+        context.close()
