@@ -71,7 +71,7 @@ def served(tmp_path, clock):
             process.wait(10)
 
 
-def test_serve_answers_http_and_websockets_and_stops_promptly_on_sigterm(served):
+def test_serve_answers_http_and_websockets_survives_a_dead_worker_and_stops_on_sigterm(served):
     base, token, process, log_path = served
     assert requests.get(base + "/").status_code == 200
     # the lobby display's WebSocket: its snapshot arrives over the socket itself
@@ -84,7 +84,24 @@ def test_serve_answers_http_and_websockets_and_stops_promptly_on_sigterm(served)
         assert client.transport() == "websocket"
         assert set(inbox.get(timeout=10)) >= {"epoch", "seq", "state"}
         log = log_path.read_text()
-        assert "(gunicorn)" in log and "runtime started" in log  # the worker holds the runtime
+        assert "(gunicorn)" in log and log.count("runtime started") == 1  # the worker has it
+    finally:
+        client.disconnect()
+    # the worker dies (killed, out of memory): the master starts another, which serves and
+    # takes the runtime again (the dead worker's lock went with it)
+    [worker] = _children(process.pid)
+    os.kill(worker, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while log_path.read_text().count("runtime started") < 2 or _health(base) != 200:
+        assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()[-3000:]
+        time.sleep(0.2)
+    assert _children(process.pid) != [worker]
+    client = socketio.Client(reconnection=False)
+    client.on("snapshot", lambda m: inbox.put(m), namespace=LOBBY)
+    client.connect(base, namespaces=[LOBBY], auth={"token": token}, transports=["websocket"],
+                   wait_timeout=10)
+    try:
+        assert set(inbox.get(timeout=10)) >= {"epoch", "seq", "state"}
         # told to stop with a screen still connected: the socket is closed, the runtime
         # stopped, and the process gone well within the grace period
         started = time.monotonic()
@@ -96,6 +113,26 @@ def test_serve_answers_http_and_websockets_and_stops_promptly_on_sigterm(served)
     assert "stopping the runtime" in log_path.read_text()
     # an open connection would hold the worker for the whole grace period
     assert took < serving.GRACEFUL_SECONDS, took
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _health(base: str) -> int | None:
+    try:
+        return requests.get(base + "/api/v1/health", timeout=1).status_code
+    except requests.RequestException:
+        return None
 
 
 def test_the_server_setting_is_checked():
