@@ -47,7 +47,7 @@ def main(verbose: bool) -> None:
 
 @main.group()
 def db() -> None:
-    """Database migrations."""
+    """Database migrations and backups."""
 
 
 @db.command("upgrade")
@@ -67,6 +67,27 @@ def db_downgrade(revision: str) -> None:
     from station import migrate
 
     migrate.downgrade(_config().database_url, revision)
+
+
+@db.command("backup")
+@click.option("--to", "directory", type=click.Path(file_okay=False), default=None,
+              help="Folder for the backup (STATION_BACKUP_PATH; default instance/backups).")
+@click.option("--keep", type=click.IntRange(min=1), default=None,
+              help="How many backups to keep, the newest (STATION_BACKUP_KEEP; default 14).")
+def db_backup(directory: str | None, keep: int | None) -> None:
+    """Back the database up now, while the station serves (the runtime also does every night)."""
+    from station.clock import SystemClock
+    from station.services import backup
+
+    config = _config()
+    try:
+        made = backup.make(config.database_url, Path(directory) if directory else config.backup_path,
+                           SystemClock(config.timezone), keep=keep or config.backup_keep)
+    except backup.BackupError as exc:
+        raise click.ClickException(f"备份失败 Backup failed: {exc}") from exc
+    click.echo(f"备份完成 backed up: {made.path} ({made.size:,} bytes)")
+    for path in made.pruned:
+        click.echo(f"  removed the older {path.name}")
 
 
 @db.command("revision")

@@ -75,12 +75,17 @@ class Config:
     police_platform_token: str = ""
     #: where records and evidence photos go after the retention period (default instance/archive)
     archive_path: Path | None = None
+    #: where the nightly database backups go (default instance/backups; another disk is better)
+    backup_path: Path | None = None
+    #: how many backups are kept (the newest)
+    backup_keep: int = 14
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.instance_path = Path(self.instance_path)
         self.archive_path = Path(self.archive_path or self.instance_path / "archive")
+        self.backup_path = Path(self.backup_path or self.instance_path / "backups")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.instance_path / 'station.db'}"
         if not self.secret_key:
@@ -90,6 +95,8 @@ class Config:
         self.public_url = self.public_url.rstrip("/")
         if self.server not in ("gunicorn", "werkzeug"):
             raise ValueError(f"STATION_SERVER must be gunicorn or werkzeug, not {self.server!r}")
+        if self.backup_keep < 1:
+            raise ValueError(f"STATION_BACKUP_KEEP must be at least 1, not {self.backup_keep}")
         if self.threads < 8:
             raise ValueError(f"STATION_THREADS must be at least 8, not {self.threads}")
 
@@ -116,6 +123,8 @@ class Config:
             "threads": int(_env("STATION_THREADS", "512")),
             "public_url": _env("STATION_PUBLIC_URL", ""),
             "archive_path": Path(a) if (a := _env("STATION_ARCHIVE_PATH")) else None,
+            "backup_path": Path(b) if (b := _env("STATION_BACKUP_PATH")) else None,
+            "backup_keep": int(_env("STATION_BACKUP_KEEP", "14")),
             "police_platform_url": _env("STATION_POLICE_PLATFORM_URL"),
             "police_platform_token": _env("STATION_POLICE_PLATFORM_TOKEN", ""),
         }
@@ -152,7 +161,8 @@ class Config:
         """Configuration as shown on the manager's status page (no secrets)."""
         hidden = {"secret_key", "sms_gateway_token", "police_platform_token"}
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
-        out["instance_path"], out["archive_path"] = str(self.instance_path), str(self.archive_path)
+        for name in ("instance_path", "archive_path", "backup_path"):
+            out[name] = str(out[name])
         if "@" in out["database_url"]:  # hide a password in the URL
             scheme, rest = out["database_url"].split("://", 1)
             out["database_url"] = f"{scheme}://***@{rest.split('@', 1)[1]}"

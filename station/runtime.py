@@ -22,7 +22,7 @@ from flask import Flask
 from station.cameras import CameraService, device_cameras, track_presence
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
-from station.jobs import build_scheduler, station_jobs
+from station.jobs import BackupPlan, build_scheduler, station_jobs
 from station.outputs import CallOutputs
 from station.printing import PrintWorker
 from station.services import evidence, notify
@@ -135,8 +135,9 @@ def start(app: Flask) -> Runtime:
         notify.SmsGatewayNotifier(config.sms_gateway_url, config.sms_gateway_token)
         if config.sms_gateway_url else notify.OutboxOnlyNotifier())
     store = evidence.EvidenceStore.under(config.instance_path, config.archive_path)
-    runtime.scheduler = build_scheduler(station_jobs(db, clock, runtime.devices, notifier, store),
-                                        clock)
+    backups = BackupPlan(config.database_url, config.backup_path, config.backup_keep)
+    runtime.scheduler = build_scheduler(
+        station_jobs(db, clock, runtime.devices, notifier, store, backups), clock)
     runtime.scheduler.start()
     runtime.printer = PrintWorker(db, clock, runtime.devices, config.public_url).start()
     runtime.outputs = CallOutputs(db, runtime.devices).start()

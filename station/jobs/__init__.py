@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from station.clock import Clock
 from station.db import Database
 from station.devices import DeviceManager
-from station.services import appointments, evidence, notify
+from station.services import appointments, backup, evidence, notify
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,34 @@ def in_transaction(db: Database, clock: Clock, work: Callable[[Session, Clock], 
     return run
 
 
+@dataclass(frozen=True)
+class BackupPlan:
+    """The nightly backup: what (the database), where, and how many to keep."""
+
+    database_url: str
+    directory: Path
+    keep: int
+    #: the station's local time it runs at (the station is closed)
+    hour: int = 1
+    minute: int = 15
+
+
+def backup_job(plan: BackupPlan, clock: Clock) -> Job:
+    def run() -> None:
+        try:
+            made = backup.make(plan.database_url, plan.directory, clock, keep=plan.keep)
+        except backup.BackupError as exc:
+            log.error("the nightly backup failed: %s", exc)
+            return
+        log.info("backup %s (%d bytes); %d older removed", made.path, made.size, len(made.pruned))
+
+    return Job("backup.nightly", run, CronTrigger(hour=plan.hour, minute=plan.minute, timezone=clock.tz),
+               "Back the database up every night, keeping the newest ones")
+
+
 def station_jobs(db: Database, clock: Clock, devices: DeviceManager,
-                 notifier: notify.Notifier, store: evidence.EvidenceStore) -> list[Job]:
+                 notifier: notify.Notifier, store: evidence.EvidenceStore,
+                 backups: BackupPlan | None = None) -> list[Job]:
     """Every job of the station."""
     every_booking_tick = IntervalTrigger(minutes=BOOKING_TICK_MINUTES)
     return [
@@ -78,6 +104,7 @@ def station_jobs(db: Database, clock: Clock, devices: DeviceManager,
             CronTrigger(hour=2, minute=30, timezone=clock.tz),
             "Move evidence photos past the retention period to the archive"),
         *feature_jobs(db, clock, store.archive.parent),
+        *([backup_job(backups, clock)] if backups is not None else []),
     ]
 
 

@@ -36,7 +36,7 @@ def test_only_one_process_runs_the_scheduler(tmp_path, database_url, clock):
         assert rt1.active and not rt2.active
         assert {j.id for j in rt1.scheduler.get_jobs()} >= {
             "devices.tick", "appointments.no_shows", "reminders.day_before", "reminders.soon",
-            "outbox.deliver", "evidence.archive"}
+            "outbox.deliver", "evidence.archive", "backup.nightly"}
         assert rt1.cameras is not None and rt2.cameras is None
         rt2.stop()
     finally:

@@ -1,0 +1,176 @@
+"""Backups of the station's database (数据备份).
+
+``station db backup`` makes one on demand; the runtime makes one every night
+(``jobs.backup_job``). Each is a complete, consistent copy taken while the station serves,
+checked before it is kept, and written under a temporary name first, so that a file named
+``station-<time>.*`` in the folder is always a whole, verified backup:
+
+- **SQLite**: SQLite's online backup (``sqlite3.Connection.backup``) reads one snapshot of
+  the database, WAL included, while writers go on; the copy must pass
+  ``PRAGMA integrity_check``. It is itself a station database: to restore, stop the server
+  and put it in place of ``station.db`` (removing ``station.db-wal`` and ``-shm``).
+- **PostgreSQL**: ``pg_dump --format=custom`` (one snapshot), checked with
+  ``pg_restore --list``; restore with ``pg_restore --clean --dbname=…``.
+
+The newest ``keep`` backups stay; older ones are deleted after a new one is verified. The
+outcome of the last attempt is written to ``last.json`` in the folder (``GET /api/v1/health``
+tells whether it succeeded, and when).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from station.clock import Clock
+
+PREFIX = "station-"
+#: what a finished backup's name ends with, by database
+SUFFIXES = {"sqlite": ".db", "postgresql": ".dump"}
+LAST = "last.json"
+
+
+class BackupError(Exception):
+    """A backup could not be made or did not verify; nothing was kept of it."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    size: int
+    at: datetime
+    #: older backups deleted to keep the newest ``keep``
+    pruned: tuple[Path, ...] = ()
+
+
+def make(database_url: str, directory: Path, clock: Clock, *, keep: int) -> Backup:
+    """Back the database up into ``directory``, verify the copy, keep the newest ``keep``.
+    Records the outcome in ``last.json`` either way; raises :class:`BackupError` on failure."""
+    if keep < 1:
+        raise ValueError("keep at least one backup")
+    at = clock.now()
+    try:
+        url = sa.engine.make_url(database_url)
+        backend = url.get_backend_name()
+        if backend not in SUFFIXES:
+            raise BackupError(f"no backup for {backend} databases")
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{PREFIX}{clock.local(at):%Y%m%d-%H%M%S}{SUFFIXES[backend]}"
+        partial = target.with_name(target.name + ".partial")
+        try:
+            if backend == "sqlite":
+                _sqlite(url, partial)
+            else:
+                _postgresql(url, partial)
+            partial.replace(target)  # only a verified copy gets a backup's name
+        finally:
+            partial.unlink(missing_ok=True)
+        pruned = prune(directory, keep)
+    except (BackupError, OSError, sqlite3.Error, subprocess.SubprocessError,
+            sa.exc.ArgumentError) as exc:
+        _write_last(directory, {"at": at.isoformat(), "ok": False, "error": str(exc)})
+        if isinstance(exc, BackupError):
+            raise
+        raise BackupError(str(exc)) from exc
+    backup = Backup(target, target.stat().st_size, at, pruned)
+    _write_last(directory, {"at": at.isoformat(), "ok": True, "file": target.name,
+                            "size": backup.size})
+    return backup
+
+
+def _sqlite(url: sa.URL, partial: Path) -> None:
+    source_path = Path(url.database or "")
+    if not url.database or url.database == ":memory:" or not source_path.exists():
+        raise BackupError(f"no SQLite database at {url.database!r}")
+    source = sqlite3.connect(source_path, timeout=30)
+    try:
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)  # one consistent snapshot; writers are not held up
+            verdict = target.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if verdict != "ok":
+        raise BackupError(f"the copy failed its integrity check: {verdict}")
+
+
+def _postgresql(url: sa.URL, partial: Path) -> None:
+    pg_dump, pg_restore = shutil.which("pg_dump"), shutil.which("pg_restore")
+    if pg_dump is None or pg_restore is None:
+        raise BackupError("pg_dump and pg_restore are needed to back up PostgreSQL "
+                          "(Debian: apt install postgresql-client)")
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)  # not on the command line, where ps shows it
+    args = [pg_dump, "--format=custom", f"--file={partial}",
+            f"--dbname={_libpq_url(url)}"]
+    schema = _search_path(url)
+    if schema:  # a station kept in a schema of its own
+        args.append(f"--schema={schema}")
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise BackupError(f"pg_dump failed: {done.stderr.strip()[-500:]}")
+    listed = subprocess.run([pg_restore, "--list", str(partial)], capture_output=True,
+                            text=True, timeout=600)
+    if listed.returncode != 0 or "TABLE DATA" not in listed.stdout:
+        raise BackupError(f"the dump does not read back: {listed.stderr.strip()[-500:]}")
+
+
+def _libpq_url(url: sa.URL) -> str:
+    """The URL as libpq reads it: no driver name, no password, no SQLAlchemy-only options."""
+    plain = url.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False)
+
+
+def _search_path(url: sa.URL) -> str | None:
+    options = url.query.get("options")
+    text = options if isinstance(options, str) else " ".join(options or ())
+    for part in text.split():
+        if part.startswith("-csearch_path="):
+            return part.split("=", 1)[1].split(",")[0].strip('"') or None
+    return None
+
+
+def backups(directory: Path) -> list[Path]:
+    """The finished backups in ``directory``, oldest first (their names sort by time)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir()
+                  if p.name.startswith(PREFIX) and p.suffix in SUFFIXES.values())
+
+
+def prune(directory: Path, keep: int) -> tuple[Path, ...]:
+    """Delete all but the newest ``keep`` backups; returns what was deleted."""
+    old = backups(directory)[:-keep]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return tuple(old)
+
+
+def last(directory: Path) -> dict[str, Any] | None:
+    """The outcome of the last attempt (``at``, ``ok``, and ``file`` or ``error``), if any."""
+    try:
+        return json.loads((directory / LAST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_last(directory: Path, outcome: dict[str, Any]) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = directory / (LAST + ".partial")
+        partial.write_text(json.dumps(outcome, ensure_ascii=False))
+        partial.replace(directory / LAST)
+    except OSError:
+        pass  # the folder itself is the problem; the caller reports the failure
