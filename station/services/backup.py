@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,33 @@ def last(directory: Path) -> dict[str, Any] | None:
         return json.loads((directory / LAST).read_text())
     except (OSError, ValueError):
         return None
+
+
+#: a backup older than this is reported as overdue (one night missed, with some slack)
+OVERDUE = timedelta(hours=36)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the staff overview says about backups: ``none`` yet, ``ok``, ``failed`` (the last
+    attempt) or ``overdue`` (the last attempt succeeded, too long ago)."""
+
+    kind: str
+    at: datetime | None = None
+    error: str | None = None
+
+
+def status(directory: Path, now: datetime) -> Status:
+    outcome = last(directory)
+    if outcome is None:
+        return Status("none")
+    try:
+        at = datetime.fromisoformat(outcome["at"])
+    except (KeyError, TypeError, ValueError):
+        return Status("none")
+    if not outcome.get("ok"):
+        return Status("failed", at, str(outcome.get("error") or ""))
+    return Status("overdue" if now - at > OVERDUE else "ok", at)
 
 
 def _write_last(directory: Path, outcome: dict[str, Any]) -> None:

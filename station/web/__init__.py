@@ -29,7 +29,7 @@ from flask_login import login_user, logout_user
 
 from station.auth import StaffUser, public_limit, rate_limit, require_roles
 from station.context import get_clock, get_config, get_db
-from station.services import evidence, overview, tickets, users, visits
+from station.services import backup, evidence, overview, tickets, users, visits
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/station")
@@ -138,7 +138,9 @@ def progress_page(token: str) -> str:
 @bp.route("/staff/")
 @require_roles()
 def staff_home() -> str:
-    return render_template("staff_home.html")
+    clock = get_clock()
+    return render_template("staff_home.html",
+                           backup=backup.status(get_config().backup_path, clock.now()))
 
 
 @bp.route("/staff/visits/<int:visit_id>")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from station.cli import main
 from station.jobs import BackupPlan, backup_job
-from station.models import Vehicle
+from station.models import Role, Vehicle
 from station.services import appointments, backup
 from station.services.actors import Actor
 
@@ -117,3 +117,21 @@ def test_station_db_backup_on_the_command_line(db, database_url, tmp_path, monke
     monkeypatch.setenv("STATION_DATABASE_URL", "sqlite:////nonexistent/station.db")
     result = CliRunner().invoke(main, ["db", "backup", "--to", str(tmp_path / "out")])
     assert result.exit_code == 1 and "备份失败 Backup failed" in result.output
+
+
+def test_the_staff_overview_says_how_the_backups_go(app, client, db, clock, database_url, login):
+    login(Role.COUNTER)
+    folder = app.extensions["station.config"].backup_path
+
+    def line() -> str:
+        page = client.get("/staff/").get_data(as_text=True)
+        return page.split('id="backup-state"', 1)[1].split("</p>", 1)[0]
+
+    assert "尚无备份" in line()
+    backup.make(database_url, folder, clock, keep=2)
+    assert "成功" in line() and "error" not in line()
+    clock.advance(timedelta(hours=40))  # nights without a backup (the server was off)
+    assert "超过一天未成功" in line() and 'class="msg error show"' in line()
+    with pytest.raises(backup.BackupError):
+        backup.make("sqlite:////nonexistent/station.db", folder, clock, keep=2)
+    assert "数据备份失败" in line() and "no SQLite database" in line()
