@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from station.models import STATION_KIND_LABELS, StationKind
+
 from .compare import Comparison
 from .figures import DayFigures
-from .profile import DayProfile
+from .profile import DayProfile, Duration
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART_JS = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"
@@ -44,6 +46,61 @@ def _rows(comparison: Comparison) -> str:
             lines.append(f"<tr><th>{label}</th><th>{name_label}</th>"
                          + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return "\n".join(lines)
+
+
+def _minutes(d: Duration) -> str:
+    """A service time in words: 「3–5 分（均匀）」, 「均值 5 分，标准差 2（对数正态）」."""
+    if d.kind == "fixed":
+        return f"{d.a:g} 分 min"
+    if d.kind == "uniform":
+        return f"{d.a:g}–{d.b:g} 分 min（均匀 uniform）"
+    return f"均值 mean {d.a:g} 分 min, 标准差 sd {d.b:g}（对数正态 lognormal）"
+
+
+def _offset(d: Duration) -> str:
+    """When a punctual booking arrives relative to its slot (negative: early)."""
+    def one(m: float) -> str:
+        return f"提前 {-m:g} 分 {-m:g} min early" if m < 0 else f"晚 {m:g} 分 {m:g} min late"
+    if d.kind == "uniform":
+        return f"{one(d.a)} — {one(d.b)}（均匀 uniform）"
+    return _minutes(d)
+
+
+def _conditions(profile: DayProfile) -> str:
+    """The day's conditions as the manager set them, in words (the JSON follows, folded)."""
+    pct = "{:.0%}".format
+    windows = "全天 all day" if profile.counters is None else "，".join(
+        f"{c.number}号窗口 {c.start:%H:%M}–{c.end:%H:%M}" for c in profile.counters)
+    closures = "，".join(
+        f"{c.lane}号线{'' if c.station_position is None else f' 第{c.station_position}工位'} "
+        f"{c.start:%H:%M}–{c.end:%H:%M} {c.reason}" for c in profile.closures) or "无 none"
+    rows = [
+        ("当日车辆 Vehicles", f"{profile.vehicles}"),
+        ("预约占比 Booked", f"{pct(profile.booked_share)}；爽约 no-shows {pct(profile.no_show_share)}，"
+                            f"迟到 late {pct(profile.late_share)}（迟 by {_minutes(profile.late_by)}）"),
+        ("预约车到站（相对时段开始）Booked arrival vs slot", _offset(profile.booked_offset)),
+        ("各时段到站权重 Arrivals by hour",
+         "，".join(f"{h}时 {w:g}" for h, w in sorted(profile.hourly.items()))),
+        ("车辆构成 Vehicle mix",
+         f"柴油 diesel {pct(profile.diesel_share)}，电动 electric {pct(profile.electric_share)}，"
+         f"大型 large {pct(profile.large_share)}，营运 commercial {pct(profile.commercial_share)}，"
+         f"绿色通道 priority service {pct(profile.special_needs_share)}，"
+         f"有不合格项 failing {pct(profile.fail_share)}"),
+        ("值班窗口 Windows staffed", windows),
+        ("引车员 Runners · 交钥匙台 Key desks", f"{profile.runners} · {profile.desks}"),
+        ("停用 Closures", closures),
+        ("交钥匙 Key handover", _minutes(profile.desk_minutes)),
+        ("窗口办理 At the window", _minutes(profile.counter_minutes)),
+        ("引车 Drive to the lane", _minutes(profile.drive_minutes)),
+        ("车主到窗口 Owner comes to the window", _minutes(profile.owner_delay_minutes)),
+        ("取件 Pick-up", _minutes(profile.pickup_minutes)),
+        *((f"{STATION_KIND_LABELS[StationKind(k)][0]} {STATION_KIND_LABELS[StationKind(k)][1]}",
+           _minutes(d) + (f"；{profile.positions(StationKind(k))} 个工位 positions"
+                          if profile.positions(StationKind(k)) > 1 else ""))
+          for k, d in profile.station_minutes.items()),
+    ]
+    return "\n".join(f"<tr><th>{html.escape(name)}</th><td class=\"text\">{html.escape(value)}</td></tr>"
+                     for name, value in rows)
 
 
 def render(profile: DayProfile, days: Sequence[DayFigures], comparison: Comparison, *,
@@ -87,6 +144,7 @@ h1{{font-size:1.6rem}} section{{background:#fff;border-radius:10px;padding:16px 
 table{{border-collapse:collapse;font-size:.9rem}} td,th{{border:1px solid #dde3ea;padding:4px 8px;text-align:right}}
 th{{background:#eef2f7;text-align:left}} .kpi{{display:flex;gap:16px;flex-wrap:wrap}}
 .kpi div{{background:#eef6ff;border-radius:8px;padding:10px 16px}} .kpi b{{display:block;font-size:1.5rem}}
+td.text{{text-align:left}} summary{{cursor:pointer;margin-top:12px;color:#3b5b7d}}
 canvas{{max-width:100%}} .grid{{display:grid;grid-template-columns:1fr 1fr;gap:16px}}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
@@ -107,7 +165,9 @@ canvas{{max-width:100%}} .grid{{display:grid;grid-template-columns:1fr 1fr;gap:1
 <div><h2>各时段等候 Waits by hour of arrival</h2><canvas id="hours"></canvas></div>
 </section>
 <section><h2>利用率 Utilisation (%)</h2><canvas id="util" height="90"></canvas></section>
-<section><h2>日客流画像 Day profile</h2><pre>{profile_json}</pre></section>
+<section id="conditions"><h2>推演条件 Conditions</h2><table>{_conditions(profile)}</table>
+<details><summary>日客流画像（JSON，可在推演页面载入再算）Day profile (JSON, to load and run again)</summary>
+<pre>{profile_json}</pre></details></section>
 <script>{chart_js}</script>
 <script>
 const data = {json.dumps(charts)};

@@ -144,3 +144,9 @@ def test_the_report_has_its_figures_and_charts(template, tmp_path):
     page = report.render(profile, days, comparison)
     assert "预约车辆等候比" in page and page.count("<canvas") == 3
     assert "new Chart(" in page and len(page) > 100_000, "Chart.js is embedded: opens offline"
+    # the conditions in words, the JSON folded below them
+    conditions = page.split('<section id="conditions">', 1)[1].split("</section>", 1)[0]
+    assert "<th>值班窗口 Windows staffed</th><td class=\"text\">1号窗口 08:30–17:30</td>" in conditions
+    assert "窗口办理 At the window</th><td class=\"text\">4–6 分 min（均匀 uniform）" in conditions
+    assert "8时 1，9时 1" in conditions and "外观检验 Exterior inspection" in conditions
+    assert "<details>" in conditions and "&quot;vehicles&quot;: 12" in conditions
