@@ -90,6 +90,37 @@ def db_backup(directory: str | None, keep: int | None) -> None:
         click.echo(f"  removed the older {path.name}")
 
 
+@db.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.confirmation_option(prompt="用备份替换当前数据库？Replace the database with this backup?")
+def db_restore(backup_file: str) -> None:
+    """Put BACKUP_FILE in place of the database (stop the server first). The database as it
+    was is backed up beside BACKUP_FILE; then it is migrated to this version."""
+    from station import migrate
+    from station.clock import SystemClock
+    from station.db import Database
+    from station.runtime import RuntimeLock
+    from station.services import backup
+
+    config = _config()
+    database = Database(config.database_url)
+    lock = RuntimeLock(database, config.instance_path)
+    try:
+        if not lock.acquire():
+            raise click.ClickException("服务正在运行，请先停止 The station is running: stop it first")
+        try:
+            before = backup.restore(config.database_url, Path(backup_file),
+                                    SystemClock(config.timezone))
+        except backup.BackupError as exc:
+            raise click.ClickException(f"恢复失败，数据库未改动 Restore failed, nothing changed: {exc}") from exc
+    finally:
+        lock.release()
+        database.dispose()
+    migrate.upgrade(config.database_url)
+    click.echo(f"已恢复 restored {backup_file}"
+               + (f"; the database as it was: {before}" if before else ""))
+
+
 @db.command("revision")
 @click.option("-m", "--message", required=True)
 def db_revision(message: str) -> None:

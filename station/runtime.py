@@ -14,12 +14,14 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from station.cameras import CameraService, device_cameras, track_presence
+from station.db import Database
 from station.devices import DeviceManager
 from station.devices.adapters import default_factories
 from station.jobs import BackupPlan, build_scheduler, station_jobs
@@ -35,11 +37,15 @@ ADVISORY_LOCK_KEY = 0x5354_4154  # "STAT"
 class RuntimeLock:
     """The one-process-per-station lock."""
 
-    def __init__(self, app: Flask) -> None:
-        self.db = app.extensions["station.db"]
-        self.path = app.extensions["station.config"].instance_path / "runtime.lock"
+    def __init__(self, db: Database, instance_path: Path) -> None:
+        self.db = db
+        self.path = instance_path / "runtime.lock"
         self._fd: int | None = None
         self._conn: sa.Connection | None = None
+
+    @classmethod
+    def of(cls, app: Flask) -> RuntimeLock:
+        return cls(app.extensions["station.db"], app.extensions["station.config"].instance_path)
 
     def acquire(self) -> bool:
         if self.db.dialect == "postgresql":
@@ -119,7 +125,7 @@ def _reloader_parent() -> bool:
 
 def start(app: Flask) -> Runtime:
     """Start devices and the scheduler if this process wins the lock."""
-    lock = RuntimeLock(app)
+    lock = RuntimeLock.of(app)
     runtime = Runtime(app, lock)
     app.extensions["station.runtime"] = runtime
     if _reloader_parent() or not lock.acquire():

@@ -7,10 +7,12 @@ checked before it is kept, and written under a temporary name first, so that a f
 
 - **SQLite**: SQLite's online backup (``sqlite3.Connection.backup``) reads one snapshot of
   the database, WAL included, while writers go on; the copy must pass
-  ``PRAGMA integrity_check``. It is itself a station database: to restore, stop the server
-  and put it in place of ``station.db`` (removing ``station.db-wal`` and ``-shm``).
+  ``PRAGMA integrity_check``. It is itself a station database.
 - **PostgreSQL**: ``pg_dump --format=custom`` (one snapshot), checked with
-  ``pg_restore --list``; restore with ``pg_restore --clean --dbname=…``.
+  ``pg_restore --list``.
+
+``station db restore`` (:func:`restore`) puts a backup back, with the server stopped: the
+database as it is gets a backup of its own first (``before-restore-*``, never pruned).
 
 The newest ``keep`` backups stay; older ones are deleted after a new one is verified. The
 outcome of the last attempt is written to ``last.json`` in the folder (``GET /api/v1/health``
@@ -140,6 +142,102 @@ def _search_path(url: sa.URL) -> str | None:
         if part.startswith("-csearch_path="):
             return part.split("=", 1)[1].split(",")[0].strip('"') or None
     return None
+
+
+def restore(database_url: str, source: Path, clock: Clock) -> Path | None:
+    """Put the backup ``source`` in place of the station's database; the server must be
+    stopped (the caller holds the runtime lock). The database as it was is backed up first,
+    beside ``source``; returns that copy (None when there was no database yet: a new machine).
+    Nothing is changed when ``source`` does not verify.
+    """
+    url = sa.engine.make_url(database_url)
+    backend = url.get_backend_name()
+    if not source.is_file() or source.suffix != SUFFIXES.get(backend):
+        raise BackupError(f"{source} is not a {backend} backup ({SUFFIXES.get(backend, '?')})")
+    before: Path | None = _unused(source.parent / f"before-restore-{clock.local():%Y%m%d-%H%M%S}",
+                                  source.suffix)
+    partial = before.with_name(before.name + ".partial")
+    try:
+        if backend == "sqlite":
+            _verify_sqlite(source)
+            target = Path(url.database or "")
+            if target.exists():
+                _sqlite(url, partial)  # the database as it was, WAL included
+                partial.replace(before)
+            else:
+                before = None
+            _put_sqlite(source, target)
+        else:
+            if _has_station(url):
+                _postgresql(url, partial)
+                partial.replace(before)
+            else:
+                before = None
+            _pg_restore(url, source)
+    except (OSError, sqlite3.Error, subprocess.SubprocessError, sa.exc.SQLAlchemyError) as exc:
+        raise BackupError(str(exc)) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return before
+
+
+def _unused(stem: Path, suffix: str) -> Path:
+    """``stem`` + ``suffix``, or with ``-2``, ``-3``… when that file exists."""
+    path, n = stem.with_name(stem.name + suffix), 1
+    while path.exists():
+        n += 1
+        path = stem.with_name(f"{stem.name}-{n}{suffix}")
+    return path
+
+
+def _verify_sqlite(path: Path) -> None:
+    copy = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        tables = {row[0] for row in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        copy.close()
+    if verdict != "ok":
+        raise BackupError(f"{path.name} fails its integrity check: {verdict}")
+    if not {"alembic_version", "visits"} <= tables:
+        raise BackupError(f"{path.name} is not a station database")
+
+
+def _put_sqlite(source: Path, target: Path) -> None:
+    partial = target.with_name(target.name + ".restoring")
+    try:
+        shutil.copyfile(source, partial)
+        _verify_sqlite(partial)
+        # the old write-ahead log would be replayed onto the restored file: it goes first
+        # (what it held is in the copy made before)
+        for suffix in ("-wal", "-shm"):
+            target.with_name(target.name + suffix).unlink(missing_ok=True)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _has_station(url: sa.URL) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as c:
+            return bool(c.execute(sa.text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar())
+    finally:
+        engine.dispose()
+
+
+def _pg_restore(url: sa.URL, source: Path) -> None:
+    pg_restore = shutil.which("pg_restore")
+    if pg_restore is None:
+        raise BackupError("pg_restore is needed to restore PostgreSQL (postgresql-client)")
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    args = [pg_restore, "--clean", "--if-exists", "--single-transaction", "--no-owner",
+            f"--dbname={_libpq_url(url)}", str(source)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:  # one transaction: nothing was changed
+        raise BackupError(f"pg_restore failed: {done.stderr.strip()[-500:]}")
 
 
 def backups(directory: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import subprocess
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from station.cli import main
+from station.db import Database
 from station.jobs import BackupPlan, backup_job
 from station.models import Role, Vehicle
+from station.runtime import RuntimeLock
 from station.services import appointments, backup
 from station.services.actors import Actor
 
@@ -135,3 +138,92 @@ def test_the_staff_overview_says_how_the_backups_go(app, client, db, clock, data
     with pytest.raises(backup.BackupError):
         backup.make("sqlite:////nonexistent/station.db", folder, clock, keep=2)
     assert "数据备份失败" in line() and "no SQLite database" in line()
+
+
+@pytest.fixture
+def own_url(database_url, db):
+    """A database of this test's own: on PostgreSQL a fresh schema (a restore drops and
+    recreates tables, which other tests' connections must not see)."""
+    if db.dialect == "sqlite":
+        yield database_url
+        return
+    from station import migrate
+    from tests.conftest import PG_BASE_URL
+
+    schema = f"r_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_BASE_URL)
+    with admin.begin() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    migrate.upgrade(url)
+    try:
+        yield url
+    finally:
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _plates(url: str) -> set[str]:
+    database = Database(url)
+    try:
+        with database.read() as s:
+            return set(s.scalars(sa.select(Vehicle.plate)))
+    finally:
+        database.dispose()
+
+
+def test_a_backup_is_restored_and_the_database_as_it_was_is_kept(own_url, clock, tmp_path):
+    database = Database(own_url)
+    _walk_in(database, clock, "浙A20001")
+    made = backup.make(own_url, tmp_path / "backups", clock, keep=3)
+    _walk_in(database, clock, "浙A20002")  # after the backup
+    database.dispose()
+    clock.advance(timedelta(minutes=1))
+    before = backup.restore(own_url, made.path, clock)
+    assert _plates(own_url) == {"浙A20001"}
+    assert before is not None and before.parent == made.path.parent
+    assert before.name.startswith("before-restore-") and before not in backup.backups(before.parent)
+    # what the restore replaced can itself be restored
+    backup.restore(own_url, before, clock)
+    assert _plates(own_url) == {"浙A20001", "浙A20002"}
+
+
+@pytest.mark.sqlite_only
+def test_a_restore_refuses_what_is_not_a_station_backup(db, clock, database_url, tmp_path):
+    _walk_in(db, clock, "浙A30001")
+    not_ours = tmp_path / "other.db"
+    sqlite3.connect(not_ours).execute("CREATE TABLE t (x)").connection.commit()
+    for source, why in ((not_ours, "not a station database"), (tmp_path / "x.dump", "not a sqlite backup")):
+        if source.suffix == ".dump":
+            source.write_bytes(b"PGDMP")
+        with pytest.raises(backup.BackupError, match=why):
+            backup.restore(database_url, source, clock)
+    assert _plates(database_url) == {"浙A30001"}  # untouched
+    assert not list(tmp_path.glob("before-restore-*"))
+
+
+@pytest.mark.sqlite_only
+def test_a_restore_onto_a_new_machine_and_while_the_station_runs(db, clock, database_url, tmp_path,
+                                                                 monkeypatch):
+    _walk_in(db, clock, "浙A40001")
+    made = backup.make(database_url, tmp_path / "backups", clock, keep=3)
+    fresh = tmp_path / "new-machine"
+    fresh.mkdir()
+    monkeypatch.setenv("STATION_DATABASE_URL", f"sqlite:///{fresh / 'station.db'}")
+    monkeypatch.setenv("STATION_INSTANCE_PATH", str(fresh))
+    monkeypatch.setenv("STATION_SECRET_KEY", "t")
+    result = CliRunner().invoke(main, ["db", "restore", str(made.path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "已恢复 restored" in result.output and "as it was" not in result.output  # nothing was there
+    assert _plates(f"sqlite:///{fresh / 'station.db'}") == {"浙A40001"}
+    # the station is running (it holds the runtime lock): refused, nothing changed
+    lock = RuntimeLock(Database(f"sqlite:///{fresh / 'station.db'}"), fresh)
+    assert lock.acquire()
+    try:
+        _walk_in(Database(f"sqlite:///{fresh / 'station.db'}"), clock, "浙A40002")
+        result = CliRunner().invoke(main, ["db", "restore", str(made.path), "--yes"])
+        assert result.exit_code == 1 and "请先停止" in result.output
+        assert _plates(f"sqlite:///{fresh / 'station.db'}") == {"浙A40001", "浙A40002"}
+    finally:
+        lock.release()
