@@ -112,9 +112,7 @@ def _postgresql(url: sa.URL, partial: Path) -> None:
     if pg_dump is None or pg_restore is None:
         raise BackupError("pg_dump and pg_restore are needed to back up PostgreSQL "
                           "(Debian: apt install postgresql-client)")
-    env = {**os.environ}
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)  # not on the command line, where ps shows it
+    env = _pg_env(url)
     args = [pg_dump, "--format=custom", f"--file={partial}",
             f"--dbname={_libpq_url(url)}"]
     schema = _search_path(url)
@@ -127,6 +125,15 @@ def _postgresql(url: sa.URL, partial: Path) -> None:
                             text=True, timeout=600)
     if listed.returncode != 0 or "TABLE DATA" not in listed.stdout:
         raise BackupError(f"the dump does not read back: {listed.stderr.strip()[-500:]}")
+
+
+def _pg_env(url: sa.URL) -> dict[str, str]:
+    """The environment of pg_dump and pg_restore: the password goes here, not on the command
+    line, where ps shows it."""
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return env
 
 
 def _libpq_url(url: sa.URL) -> str:
@@ -230,9 +237,7 @@ def _pg_restore(url: sa.URL, source: Path) -> None:
     pg_restore = shutil.which("pg_restore")
     if pg_restore is None:
         raise BackupError("pg_restore is needed to restore PostgreSQL (postgresql-client)")
-    env = {**os.environ}
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
+    env = _pg_env(url)
     args = [pg_restore, "--clean", "--if-exists", "--single-transaction", "--no-owner",
             f"--dbname={_libpq_url(url)}", str(source)]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
