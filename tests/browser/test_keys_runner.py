@@ -61,6 +61,11 @@ def test_runner_screen_on_a_phone(browser, live, demo_station, db, clock, tmp_pa
     try:
         log_in(page, live, "runner1", "/keys/runner")
         page.locator("#rt-status.live").wait_for(timeout=10_000)
+        # the top bar on a phone: the name on one line, every link on one line, nothing cut
+        bar = page.evaluate("""() => [...document.querySelectorAll('.topbar .brand, .topbar nav > *')]
+            .map(e => [e.textContent.trim(), e.getBoundingClientRect().height])""")
+        assert all(height < 34 for _, height in bar), bar
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
         items = page.locator("#queue .item")
         items.first.wait_for()
         assert items.count() == 3
