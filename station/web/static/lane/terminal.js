@@ -52,6 +52,7 @@
           b.type = "button"; b.dataset.outcome = pair[0];
           b.addEventListener("click", function () {
             verdicts[item.code] = {outcome: pair[0], reason: (verdicts[item.code] || {}).reason || ""};
+            showError("");  // "not yet judged: …" is out of date; finishing checks again
             renderItems(car);
           });
           verdict.appendChild(b);
