@@ -62,6 +62,15 @@ def station_runtime(app: Any, live: LiveServer, demo_station: Any) -> Iterator[A
         rt.stop()
 
 
+def topbar_misfits(page: Any) -> list[Any]:
+    """The top bar's name and links that wrap onto a second line, and whether the page is
+    wider than the window (nothing may stick out sideways)."""
+    wrapped = page.evaluate("""() => [...document.querySelectorAll('.topbar .brand, .topbar nav > *')]
+        .map(e => [e.textContent.trim(), e.getBoundingClientRect().height]).filter(([, h]) => h >= 34)""")
+    return wrapped + (["page wider than the window"]
+                      if page.evaluate("document.documentElement.scrollWidth > innerWidth") else [])
+
+
 def screenshot(page: Any, tmp_path: Path, name: str) -> Path:
     """Save a screenshot (in tmp, and in STATION_SCREENSHOTS when set) and return its path."""
     path = tmp_path / f"{name}.png"
