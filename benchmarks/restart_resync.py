@@ -62,8 +62,23 @@ def _prepare(db: Database, clock: SystemClock, cars: int) -> tuple[dict[str, str
 
 
 def _serve(env: dict[str, str], log) -> subprocess.Popen:
+    """``station serve`` in a process group of its own (Gunicorn's master and its worker), so
+    that a crash takes the whole server down, as a service manager would see it."""
     return subprocess.Popen([sys.executable, "-m", "station.cli", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+                            stdout=subprocess.DEVNULL, stderr=log, text=True,
+                            start_new_session=True)
+
+
+def _wait_gone(group: int, timeout: float = 10) -> None:
+    """Until no process of the process group ``group`` is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    raise RuntimeError("the killed server's processes did not go")
 
 
 def _port_open(port: int) -> bool:
@@ -136,8 +151,9 @@ def run(n_clients: int, moves: int) -> str:
                                     "station_id": station_id})
                 if r.status_code == 200:
                     answered.append(visit_id)
-            process.send_signal(signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)  # the master and its worker
             process.wait(timeout=10)
+            _wait_gone(process.pid)  # the worker too: until then its socket may still answer
             process = _serve(env, log)
             while not _port_open(port):
                 if process.poll() is not None:

@@ -141,6 +141,7 @@ def _serve(config: Config, demo_tokens: dict[str, str] | None = None) -> None:
 
     click.echo(f"station serving at http://{config.host}:{config.port}/ ({config.server})")
     if config.server == "gunicorn":
+        serving.preload()
         serving.StationServer.of(config, build).run()
         return
     from station.realtime import hub_of

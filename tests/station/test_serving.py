@@ -4,6 +4,7 @@ screens connected (station/serving.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -51,7 +52,8 @@ def served(tmp_path, clock):
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "station.cli", "serve"], cwd=ROOT,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+                                   env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -66,9 +68,9 @@ def served(tmp_path, clock):
             time.sleep(0.2)
         yield base, token, process, log_path
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        with contextlib.suppress(ProcessLookupError):  # the master and any worker left
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def test_serve_answers_http_and_websockets_survives_a_dead_worker_and_stops_on_sigterm(served):
@@ -140,3 +142,31 @@ def test_the_server_setting_is_checked():
         Config(server="uvicorn", secret_key="t")
     with pytest.raises(ValueError, match="STATION_THREADS"):
         Config(threads=2, secret_key="t")
+
+
+def test_a_worker_whose_master_is_killed_closes_its_sockets_and_goes(served):
+    """The master killed (the next one needs the port and the runtime lock): the worker sees
+    its parent gone, closes its WebSockets and stops the runtime at once — it neither waits
+    out the grace period for the open screens nor hangs on their last packets."""
+    base, token, process, log_path = served
+    client = socketio.Client(reconnection=False)
+    client.connect(base, namespaces=[LOBBY], auth={"token": token}, transports=["websocket"],
+                   wait_timeout=10)
+    try:
+        [worker] = _children(process.pid)
+        process.kill()
+        process.wait(10)
+        started = time.monotonic()
+        while Path(f"/proc/{worker}").exists() and _state(worker) != "Z":
+            assert time.monotonic() - started < serving.GRACEFUL_SECONDS, log_path.read_text()[-3000:]
+            time.sleep(0.1)
+    finally:
+        client.disconnect()
+    assert "stopping the runtime" in log_path.read_text()
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
