@@ -12,6 +12,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -101,21 +102,30 @@ def _fast_password_hashing() -> Iterator[None]:
 
 # -- database ----------------------------------------------------------------------------------
 
+@contextmanager
+def migrated_pg_schema(prefix: str) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL schema migrated to head: yields (its URL, its name); dropped after."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_BASE_URL)
+    with admin.begin() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+        migrate.upgrade(url)
+        yield url, schema
+    finally:
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Migrate once per session: a template SQLite file, or a PostgreSQL schema."""
     if TEST_BACKEND == "postgresql":
         need("PostgreSQL", pg_available(), PG_BASE_URL)
-        schema = f"t_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(PG_BASE_URL)
-        with admin.begin() as c:
-            c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-        migrate.upgrade(url)
-        yield {"backend": "postgresql", "url": url, "schema": schema}
-        with admin.begin() as c:
-            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        with migrated_pg_schema("t") as (url, schema):
+            yield {"backend": "postgresql", "url": url, "schema": schema}
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         migrate.upgrade(f"sqlite:///{path}")

@@ -22,6 +22,7 @@ tells whether it succeeded, and when).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -34,6 +35,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from station.clock import Clock
+
+log = logging.getLogger(__name__)
 
 PREFIX = "station-"
 #: what a finished backup's name ends with, by database
@@ -302,5 +305,5 @@ def _write_last(directory: Path, outcome: dict[str, Any]) -> None:
         partial = directory / (LAST + ".partial")
         partial.write_text(json.dumps(outcome, ensure_ascii=False))
         partial.replace(directory / LAST)
-    except OSError:
-        pass  # the folder itself is the problem; the caller reports the failure
+    except OSError as exc:  # the folder itself is the problem: the outcome is not lost
+        log.warning("could not record the backup's outcome %s in %s: %s", outcome, directory, exc)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import subprocess
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from station.models import Role, Vehicle
 from station.runtime import RuntimeLock
 from station.services import appointments, backup
 from station.services.actors import Actor
+from tests.conftest import migrated_pg_schema
 
 
 def _walk_in(db, clock, plate: str) -> None:
@@ -147,21 +147,8 @@ def own_url(database_url, db):
     if db.dialect == "sqlite":
         yield database_url
         return
-    from station import migrate
-    from tests.conftest import PG_BASE_URL
-
-    schema = f"r_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_BASE_URL)
-    with admin.begin() as c:
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-    migrate.upgrade(url)
-    try:
+    with migrated_pg_schema("r") as (url, _schema):
         yield url
-    finally:
-        with admin.begin() as c:
-            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _plates(url: str) -> set[str]:
@@ -227,3 +214,12 @@ def test_a_restore_onto_a_new_machine_and_while_the_station_runs(db, clock, data
         assert _plates(f"sqlite:///{fresh / 'station.db'}") == {"浙A40001", "浙A40002"}
     finally:
         lock.release()
+
+
+@pytest.mark.sqlite_only
+def test_a_folder_that_cannot_be_written_fails_and_says_so(clock, database_url, tmp_path, caplog):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with caplog.at_level(logging.WARNING), pytest.raises(backup.BackupError):
+        backup.make(database_url, blocked, clock, keep=2)
+    assert "could not record the backup's outcome" in caplog.text  # not lost in silence

@@ -59,11 +59,8 @@ def served(tmp_path, clock):
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, log_path.read_text()[-3000:]
-            try:
-                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
+            if _health(base) == 200:
+                break
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.2)
         yield base, token, process, log_path
